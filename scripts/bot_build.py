@@ -1,0 +1,106 @@
+"""The bot's costly build outputs, cached outside the repo: the spaCy pipeline and the trained Rasa model.
+
+Each is keyed by a hash of exactly the files that affect it, built once into $SWITCHBOARD_CACHE, and
+linked into bot/ (gitignored): bot/spacy_pipeline (what bot/config.yml loads) and bot/models/<key>.tar.gz.
+A fresh clone with the same bot files reuses both; any change to them builds anew. A lock per key keeps
+two runs at once (a developer's and CI's) from building the same thing twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from scripts.envs import CACHE, ROOT, digest, ensure_bot_env, run
+
+BOT = ROOT / "bot"
+BOT_PYTHON = BOT / ".venv" / "bin" / "python"
+REQUIREMENTS = [BOT / "requirements.txt", BOT / "requirements-nodeps.txt"]
+
+
+def bot_process_env() -> dict[str, str]:
+    """Bot commands run with cwd bot/, with bot/ (custom components) and the root (`contracts`) importable."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(BOT), str(ROOT)]),
+            "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def existing(*paths: Path) -> list[Path]:
+    return [p for p in paths if p.exists()]
+
+
+def spacy_key() -> str:
+    return "spacy-" + digest(*existing(BOT / "nlp", *REQUIREMENTS))
+
+
+def model_key() -> str:
+    inputs = existing(BOT / "config.yml", BOT / "domain.yml", BOT / "domain", BOT / "data",
+                      BOT / "components", BOT / "nlp", *REQUIREMENTS)
+    return "model-" + digest(*inputs)
+
+
+@contextmanager
+def build_lock(key: str) -> Iterator[None]:
+    lock_dir = CACHE / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def link(target: Path, link_path: Path) -> None:
+    """Point `link_path` at `target`, swapping the link atomically (a running Rasa keeps a valid path)."""
+    if link_path.is_symlink() and link_path.resolve() == target.resolve():
+        return
+    if link_path.exists() and not link_path.is_symlink():
+        shutil.rmtree(link_path) if link_path.is_dir() else link_path.unlink()
+    link_path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = link_path.with_name(f".{link_path.name}.{os.getpid()}")
+    fresh.symlink_to(target)
+    os.replace(fresh, link_path)
+
+
+def ensure_spacy_pipeline() -> Path:
+    """bot/spacy_pipeline, built by bot/nlp/build_spacy_pipeline.py (a blank "en" with entity rules)."""
+    key = spacy_key()
+    cached = CACHE / "spacy" / key
+    with build_lock(key):
+        if not cached.exists():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cached.parent))
+            try:
+                run([BOT_PYTHON, BOT / "nlp" / "build_spacy_pipeline.py", "--output", building / "pipeline"],
+                    cwd=BOT, env=bot_process_env())
+                os.replace(building / "pipeline", cached)
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
+    link(cached, BOT / "spacy_pipeline")
+    return cached
+
+
+def ensure_model(force: bool = False) -> Path:
+    """The trained Rasa model for the bot's current files, as bot/models/<key>.tar.gz."""
+    ensure_spacy_pipeline()  # the model's SpacyNLP loads it, at training and at run time
+    key = model_key()
+    cached = CACHE / "models" / f"{key}.tar.gz"
+    with build_lock(key):
+        if force or not cached.exists():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(prefix=f"{key}.", dir=cached.parent) as out:
+                domain = "domain" if (BOT / "domain").is_dir() else "domain.yml"
+                run([BOT / ".venv" / "bin" / "rasa", "train", "--domain", domain, "--out", out,
+                     "--fixed-model-name", key], cwd=BOT, env=bot_process_env())
+                os.replace(Path(out) / f"{key}.tar.gz", cached)
+    model = BOT / "models" / f"{key}.tar.gz"
+    link(cached, model)
+    return model
+
+
+def ensure_bot() -> Path:
+    """Everything the bot needs to run: its venv, the spaCy pipeline, the trained model."""
+    ensure_bot_env()
+    return ensure_model()
