@@ -259,8 +259,8 @@ def worker_service(config: StackConfig, concurrency: int = 2) -> Service:
 def beat_service(config: StackConfig) -> Service:
     return Service(
         name="beat",
-        argv=[PORTAL_PYTHON_BIN / "celery", "-A", "config.celery_app", "beat", "--loglevel=INFO",
-              "--schedule", config.data_dir / "celerybeat-schedule"],
+        # Its schedule file is the portal's setting CELERY_BEAT_SCHEDULE_FILENAME, under the data dir.
+        argv=[PORTAL_PYTHON_BIN / "celery", "-A", "config.celery_app", "beat", "--loglevel=INFO"],
         cwd=ROOT, env=portal_env(config),
         ready_line=r"beat: Starting", startup_timeout=60)
 

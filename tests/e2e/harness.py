@@ -1,0 +1,51 @@
+"""The running e2e stack as the tests see it: its URLs, its own database, and control of its services."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+from scripts import launcher
+
+
+@dataclass
+class Stack:
+    """The e2e stack once healthy: the tests reach it over HTTP and WebSockets like any client would."""
+
+    config: launcher.StackConfig
+    supervisor: launcher.Supervisor
+    agent_username: str
+    agent_password: str
+
+    @property
+    def http_url(self) -> str:
+        return self.config.portal_url
+
+    @property
+    def ws_url(self) -> str:
+        return self.config.portal_url.replace("http://", "ws://", 1)
+
+    def django(self, code: str) -> Any:
+        """Run Python in the portal's Django (the stack's own database) and return what it prints as JSON."""
+        script = "import json, django; django.setup()\n" + textwrap.dedent(code)
+        out = subprocess.run([str(launcher.PORTAL_PYTHON_BIN / "python"), "-c", script],
+                             cwd=launcher.ROOT, env=launcher.portal_env(self.config) | {
+                                 "DJANGO_SETTINGS_MODULE": "config.settings"},
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError(f"django snippet failed:\n{out.stderr}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def stop_bot(self) -> None:
+        """Stop the Rasa server for the rest of the session (tests needing it run first)."""
+        self.supervisor.stop("rasa")
+
+    def logs(self) -> str:
+        parts = []
+        for path in sorted(self.supervisor.log_dir.glob("*.log")):
+            tail = path.read_text(errors="replace").splitlines()[-80:]
+            parts.append(f"----- {path.name} (last {len(tail)} lines)\n" + "\n".join(tail))
+        return "\n".join(parts)
