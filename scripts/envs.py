@@ -92,11 +92,12 @@ def ensure_portal_env() -> Path:
 
 def ensure_bot_env() -> Path:
     python = find_bot_python()
-    req, nodeps = ROOT / "bot" / "requirements.txt", ROOT / "bot" / "requirements-nodeps.txt"
-    key = "bot-" + digest(req, nodeps, extra=python)
+    bot = ROOT / "bot"
+    req, nodeps, test = bot / "requirements.txt", bot / "requirements-nodeps.txt", bot / "requirements-test.txt"
+    key = "bot-" + digest(req, nodeps, test, extra=python)
 
     def install(pip: list) -> None:
-        run(pip + ["-r", req])
+        run(pip + ["-r", req, "-r", test])  # the test tools (pytest) are not Rasa's runtime: own file
         run(pip + ["--no-deps", "-r", nodeps])
 
     return ensure_venv(ROOT / "bot" / ".venv", python, key, install)
