@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AgentsConfig(AppConfig):
+    """Support agents: their profile, the agent socket, the inbox pages."""
+
+    name = "agents"

@@ -1,0 +1,1 @@
+"""The only code in the portal that talks to the Rasa server."""

@@ -1,0 +1,119 @@
+"""HTTP client of the Rasa server: its REST channel (a customer's turn), the tracker (context), restart (hand back).
+
+Every call has connect and read timeouts; every way the bot can fail — refused, timed out, 5xx, a reply that is
+not what the contract says — comes out as one `BotUnavailable`, which the portal answers by failing open.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+from contracts.handoff import HandoffContractError, HandoffRequest, parse_handoff
+
+logger = logging.getLogger(__name__)
+
+
+class BotUnavailable(Exception):
+    """The bot could not answer: down, too slow, failing, or answering garbage."""
+
+
+@dataclass(frozen=True)
+class BotReply:
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BotTurn:
+    """The bot's answer to one customer message: what to show, and whether it asks for a person."""
+
+    replies: list[BotReply]
+    handoff: HandoffRequest | None = None
+
+
+class RasaGateway:
+    def __init__(
+        self,
+        base_url: str,
+        read_timeout: float,
+        connect_timeout: float,
+        token: str = "",
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._client = httpx.Client(
+            base_url=base_url,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            params={"token": token} if token else None,
+            transport=transport,
+        )
+
+    def send_message(self, conversation_id: uuid.UUID | str, text: str) -> BotTurn:
+        """Post the customer's (already masked) text to the REST channel; the bot's replies and handoff request."""
+        body = self._request("POST", "/webhooks/rest/webhook", json={"sender": str(conversation_id), "message": text})
+        if not isinstance(body, list):
+            raise BotUnavailable(f"REST channel answered {type(body).__name__}, not a list")
+        return _turn_from_rest_messages(body)
+
+    def fetch_tracker(self, conversation_id: uuid.UUID | str) -> dict[str, Any]:
+        body = self._request("GET", f"/conversations/{conversation_id}/tracker")
+        if not isinstance(body, dict):
+            raise BotUnavailable("tracker is not a JSON object")
+        return body
+
+    def restart(self, conversation_id: uuid.UUID | str) -> None:
+        """Make the bot forget this conversation, so it starts clean when an agent hands it back."""
+        self._request("POST", f"/conversations/{conversation_id}/tracker/events", json=[{"event": "restart"}])
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise BotUnavailable(f"{method} {path}: timed out ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:
+            raise BotUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 400:
+            raise BotUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise BotUnavailable(f"{method} {path}: answer is not JSON") from exc
+
+
+def _turn_from_rest_messages(messages: list[Any]) -> BotTurn:
+    replies: list[BotReply] = []
+    handoff: HandoffRequest | None = None
+    for message in messages:
+        if not isinstance(message, dict):
+            raise BotUnavailable("REST channel message is not an object")
+        try:
+            handoff = parse_handoff(message.get("custom")) or handoff
+        except HandoffContractError as exc:
+            raise BotUnavailable(f"bot sent a handoff that breaks the contract: {exc}") from exc
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in message.get("buttons") or []
+            if isinstance(b, dict)
+        ]
+        text = message.get("text")
+        if isinstance(text, str) and text or buttons:
+            replies.append(BotReply(text=text or "", buttons=buttons))
+    return BotTurn(replies=replies, handoff=handoff)
+
+
+def get_gateway() -> RasaGateway:
+    """A gateway to the Rasa server named by settings (RASA_URL, RASA_TOKEN, RASA_*TIMEOUT_SECONDS)."""
+    return RasaGateway(
+        base_url=settings.RASA_URL,
+        read_timeout=settings.RASA_TIMEOUT_SECONDS,
+        connect_timeout=settings.RASA_CONNECT_TIMEOUT_SECONDS,
+        token=settings.RASA_TOKEN,
+    )

@@ -1,0 +1,28 @@
+"""ASGI entry point: `daphne config.asgi:application` (cwd portal/)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Build the Django app (and so the app registry) before anything imports models through the consumers.
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from agents.consumers import AgentConsumer  # noqa: E402
+from conversations.consumers import CustomerConsumer  # noqa: E402
+
+# The customer socket is authenticated by its signed token alone (the widget may be embedded on the bank's own
+# site). The agent socket rides on the login cookie, so it only takes connections from our own origins.
+websocket_routes = URLRouter(
+    [
+        path("ws/customer/", CustomerConsumer.as_asgi()),
+        path("ws/agent/", AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))),
+    ]
+)
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_routes})

@@ -1,0 +1,47 @@
+"""The Celery app: `celery -A config.celery_app worker` / `celery -A config.celery_app beat` (cwd portal/)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.signals import worker_init
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("switchboard")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    # Tasks take ids only; JSON keeps them inspectable and safe (no pickle from the broker).
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    # A task is acknowledged once done: a worker that dies mid-task leaves it to be redelivered.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_soft_time_limit=60,
+    task_time_limit=90,
+    broker_connection_retry_on_startup=True,
+    timezone="UTC",
+    beat_schedule={
+        "sweep-undelivered-messages": {
+            "task": "conversations.tasks.sweep_undelivered_messages",
+            "schedule": 15.0,
+        },
+        "raise-waiting-priorities": {
+            "task": "handoff.tasks.raise_waiting_priorities",
+            "schedule": 30.0,
+        },
+    },
+)
+app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _publish_through_relay_if_layer_is_local(**_: object) -> None:
+    """A worker's in-memory channel layer reaches nobody: send its events through the portal's relay instead."""
+    from conversations import events
+
+    events.use_relay_if_layer_is_in_memory()

@@ -1,0 +1,201 @@
+"""The portal's one settings module: every deployment difference comes from an environment variable.
+
+With no environment at all it runs embedded: SQLite, an in-memory channel layer, a filesystem Celery broker, a
+secret key generated once, everything under SWITCHBOARD_DATA_DIR (default <repo>/var).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+PORTAL_DIR = REPO_DIR / "portal"
+DATA_DIR = Path(os.environ.get("SWITCHBOARD_DATA_DIR") or REPO_DIR / "var").resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def _secret_key() -> str:
+    """DJANGO_SECRET_KEY, or one generated on first start and kept in the data dir (never in the repo)."""
+    if os.environ.get("DJANGO_SECRET_KEY"):
+        return os.environ["DJANGO_SECRET_KEY"]
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        # O_EXCL: when the portal, worker and beat start together, exactly one of them writes the key.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+def database_from_url(url: str) -> dict:
+    """A Django DATABASES entry from `postgres://user:pass@host:port/name` or `sqlite:///path`."""
+    parts = urlsplit(url)
+    if parts.scheme in {"postgres", "postgresql", "pgsql"}:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": 0,
+        }
+    if parts.scheme == "sqlite":
+        # sqlite:///relative/path.db (relative to the data dir) or sqlite:////absolute/path.db
+        path = unquote(url[len("sqlite:///"):])
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / path) if path else ":memory:"}
+    raise ValueError(f"unsupported DATABASE_URL scheme {parts.scheme!r} (use postgres:// or sqlite:///)")
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "daphne",  # `manage.py runserver` serves ASGI (Channels) too
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "conversations",
+    "handoff",
+    "agents",
+    "widget",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL") or "sqlite:///db.sqlite3")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The portal, the worker and beat write to one file: wait for the lock rather than fail at once.
+    # IMMEDIATE: a transaction takes the write lock when it starts, so select_for_update's promise (two agents
+    # cannot both claim) holds on SQLite too.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CHANNEL_LAYER_URL = os.environ.get("CHANNEL_LAYER_URL", "")
+if CHANNEL_LAYER_URL:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [CHANNEL_LAYER_URL]}}
+    }
+else:
+    # Reaches only this process: a Celery worker then publishes through the portal's event relay (see events.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/agents/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+# The ASGI server has no static file handler of its own; serve app static files from Django unless a proxy does.
+SWITCHBOARD_SERVE_STATIC = _env_bool("SWITCHBOARD_SERVE_STATIC", True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SWITCHBOARD_LOG_LEVEL", "INFO")},
+}
+
+# --- the bot ------------------------------------------------------------------------------------------------
+RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")
+RASA_TOKEN = os.environ.get("RASA_TOKEN", "")
+RASA_TIMEOUT_SECONDS = _env_float("RASA_TIMEOUT_SECONDS", 10.0)  # read timeout: the bot's answer
+RASA_CONNECT_TIMEOUT_SECONDS = _env_float("RASA_CONNECT_TIMEOUT_SECONDS", 3.0)
+# Tries of one customer message before the conversation fails open to a person; backoff doubles from 0.5 s.
+BOT_DELIVERY_ATTEMPTS = _env_int("SWITCHBOARD_BOT_DELIVERY_ATTEMPTS", 2)
+# A customer message still undelivered this long after it was stored is handed to a person (beat sweep).
+BOT_DELIVERY_DEADLINE_SECONDS = _env_int("SWITCHBOARD_BOT_DELIVERY_DEADLINE_SECONDS", 60)
+
+# --- sockets, sessions, handoffs ----------------------------------------------------------------------------
+SWITCHBOARD_MAX_FRAME_BYTES = _env_int("SWITCHBOARD_MAX_FRAME_BYTES", 16384)
+SWITCHBOARD_MAX_TEXT_CHARS = _env_int("SWITCHBOARD_MAX_TEXT_CHARS", 2000)
+WIDGET_TOKEN_MAX_AGE_SECONDS = _env_int("SWITCHBOARD_WIDGET_TOKEN_MAX_AGE_SECONDS", 7 * 24 * 3600)
+# A queued handoff's priority goes up one step each time it has waited this long.
+HANDOFF_PRIORITY_RAISE_AFTER_SECONDS = _env_int("SWITCHBOARD_PRIORITY_RAISE_AFTER_SECONDS", 300)
+
+# --- event relay (embedded mode: worker → portal) -----------------------------------------------------------
+SWITCHBOARD_PORTAL_URL = os.environ.get("SWITCHBOARD_PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
+EVENT_RELAY_MAX_AGE_SECONDS = 60
+
+# --- Celery -------------------------------------------------------------------------------------------------
+CELERY_DIR = DATA_DIR / "celery"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _folder in ("queue", "processed"):
+        (CELERY_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    # One folder both ways: the producer (portal) writes where the consumer (worker) reads.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_DIR / "queue"),
+        "data_folder_out": str(CELERY_DIR / "queue"),
+        "processed_folder": str(CELERY_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_DIR.mkdir(parents=True, exist_ok=True)
+CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")

@@ -1,0 +1,99 @@
+"""The customer's WebSocket: thin — it checks the token, turns frames into service calls, and events into frames."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from conversations import events, frames, selectors, services
+from conversations.sessions import conversation_id_from_token
+
+CLOSE_BAD_TOKEN = 4401
+CLOSE_UNKNOWN_CONVERSATION = 4404
+
+
+class FrameSocket(AsyncWebsocketConsumer):
+    """A socket speaking JSON frames: decoding, refusal with `error` frames, sending checked shapes."""
+
+    async def send_frame(self, frame: Any) -> None:
+        await self.send(text_data=frames.json_dumps(frame))
+
+    async def refuse(self, close_code: int) -> None:
+        # Accept first so the client sees the close code (a close before accept is an HTTP 403 to a browser).
+        await self.accept()
+        await self.close(code=close_code)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            await self.handle_frame(frames.decode_frame(text_data, bytes_data))
+        except frames.FrameError as exc:
+            await self.send_frame(frames.error_frame(exc.code, exc.detail, exc.client_id))
+
+    async def handle_frame(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # --- events from the channel layer (one handler per type) -----------------------------------------------
+
+    async def message_created(self, event: dict[str, Any]) -> None:
+        if event["origin_channel"] != self.channel_name:  # the writer gets its message.ack instead
+            await self.send_frame(frames.message_new_frame(event["message"]))
+
+    async def conversation_status_changed(self, event: dict[str, Any]) -> None:
+        await self.send_frame(frames.conversation_status_frame(event["conversation_id"], event["status"], event["agent"]))
+
+
+class CustomerConsumer(FrameSocket):
+    conversation_id = None
+
+    async def connect(self) -> None:
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        conversation_id = conversation_id_from_token((query.get("token") or [""])[0])
+        if conversation_id is None:
+            await self.refuse(CLOSE_BAD_TOKEN)
+            return
+        if not await database_sync_to_async(selectors.conversation_exists)(conversation_id):
+            await self.refuse(CLOSE_UNKNOWN_CONVERSATION)
+            return
+        self.conversation_id = conversation_id
+        # Join before the snapshot is read for the client: an event in between is sent twice, never missed.
+        await self.channel_layer.group_add(events.conversation_group(conversation_id), self.channel_name)
+        await self.accept()
+        await self.send_frame(await self._snapshot(conversation_id))
+
+    async def disconnect(self, code: int) -> None:
+        if self.conversation_id is not None:
+            await self.channel_layer.group_discard(events.conversation_group(self.conversation_id), self.channel_name)
+
+    async def handle_frame(self, data: dict[str, Any]) -> None:
+        frame = frames.parse_customer_frame(data)
+        if isinstance(frame, frames.Ping):
+            await self.send_frame(frames.pong_frame())
+        elif isinstance(frame, frames.CustomerMessageSend):
+            await self._post_message(frame)
+
+    async def _post_message(self, frame: frames.CustomerMessageSend) -> None:
+        try:
+            message = await database_sync_to_async(self._store_message)(frame)
+        except services.ConversationClosed:
+            raise frames.FrameError(
+                "conversation_closed", "this conversation is resolved; start a new session", frame.client_id
+            ) from None
+        await self.send_frame(frames.message_ack_frame(frame.client_id, message))
+
+    def _store_message(self, frame: frames.CustomerMessageSend) -> frames.MessageView:
+        message = services.message_post_customer(
+            conversation_id=self.conversation_id,
+            client_id=frame.client_id,
+            text=frame.text,
+            payload=frame.payload,
+            origin_channel=self.channel_name,
+        )
+        return frames.message_view(message)
+
+    @database_sync_to_async
+    def _snapshot(self, conversation_id: Any) -> frames.CustomerSnapshotFrame:
+        conversation = selectors.conversation_get(conversation_id)
+        return frames.customer_snapshot_frame(conversation, selectors.conversation_messages(conversation_id))

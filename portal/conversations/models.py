@@ -1,0 +1,81 @@
+"""A conversation and its messages. Plain data: every state change goes through transitions.py / services.py."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class ConversationStatus(models.TextChoices):
+    BOT = "bot", "With the bot"
+    QUEUED = "queued", "Waiting for a person"
+    ASSIGNED = "assigned", "With an agent"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Conversation(models.Model):
+    # The id travels to the bot (as Rasa's sender id) and in the customer's token: unguessable, not a counter.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.BOT)
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+
+class Sender(models.TextChoices):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Delivery(models.TextChoices):
+    """Whether a customer message reached the bot. Only customer messages have one."""
+
+    PENDING = "pending"  # stored, the bot has not answered it yet
+    DELIVERED = "delivered"  # the bot answered it
+    FAILED = "failed"  # the bot was down: the conversation went to a person instead
+    SKIPPED = "skipped"  # written while a person had the conversation: never meant for the bot
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    sender = models.CharField(max_length=16, choices=Sender.choices)
+    text = models.TextField()
+    # A bot button's payload the customer chose (sent to the bot instead of the text), e.g. "/affirm".
+    payload = models.CharField(max_length=2000, blank=True, default="")
+    buttons = models.JSONField(default=list, blank=True)  # bot messages: [{"title", "payload"}]
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Chosen by the client for each message it sends: a resend with the same id is stored once.
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    delivery = models.CharField(max_length=16, choices=Delivery.choices, blank=True, default="")
+    delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "client_id"], name="message_client_id_once"),
+        ]
+        indexes = [models.Index(fields=["delivery", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.text[:40]}"
+
+    @property
+    def bot_input(self) -> str:
+        """What the bot is sent for this message: the button payload if one was chosen, else the text."""
+        return self.payload or self.text

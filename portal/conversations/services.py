@@ -1,0 +1,96 @@
+"""Writes of messages. Conversation state is changed only by transitions.py."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Iterable
+
+from django.db import transaction
+
+from contracts.redaction import mask_card_numbers
+from conversations import events
+from conversations.models import Conversation, ConversationStatus, Delivery, Message, Sender
+
+
+class ConversationClosed(Exception):
+    """The conversation was resolved; the customer must start a new one."""
+
+
+class NotAllowed(Exception):
+    """The action does not fit the conversation's state or its owner."""
+
+
+def conversation_start() -> Conversation:
+    return Conversation.objects.create()
+
+
+@transaction.atomic
+def message_post_customer(
+    *, conversation_id: uuid.UUID, client_id: str, text: str, payload: str = "", origin_channel: str | None = None
+) -> Message:
+    """Store a customer's message (card numbers masked first); while the bot has the conversation, queue it to
+    the bot once committed. A resend with the same client_id returns the stored message and does nothing else."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    if conversation.status == ConversationStatus.RESOLVED:
+        raise ConversationClosed(str(conversation_id))
+    existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
+    if existing:
+        return existing
+    for_bot = conversation.status == ConversationStatus.BOT
+    message = Message.objects.create(
+        conversation=conversation,
+        sender=Sender.CUSTOMER,
+        text=mask_card_numbers(text),
+        payload=mask_card_numbers(payload),
+        client_id=client_id,
+        delivery=Delivery.PENDING if for_bot else Delivery.SKIPPED,
+    )
+    events.message_created(message, origin_channel)
+    if for_bot:
+        transaction.on_commit(lambda: _queue_delivery_to_bot(message.pk))
+    return message
+
+
+def _queue_delivery_to_bot(message_id: int) -> None:
+    from conversations.tasks import deliver_to_bot  # tasks imports this module
+
+    deliver_to_bot.delay(message_id)
+
+
+@transaction.atomic
+def message_post_agent(
+    *, conversation_id: uuid.UUID, agent: Any, client_id: str, text: str, origin_channel: str | None = None
+) -> Message:
+    """Store an agent's message to the customer; only the agent the conversation is assigned to may write."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    if conversation.status != ConversationStatus.ASSIGNED or conversation.assigned_agent_id != agent.pk:
+        raise NotAllowed("only the agent the conversation is assigned to can write to the customer")
+    existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
+    if existing:
+        return existing
+    message = Message.objects.create(
+        conversation=conversation, sender=Sender.AGENT, text=text, agent=agent, client_id=client_id
+    )
+    events.message_created(message, origin_channel)
+    return message
+
+
+def message_post_system(*, conversation: Conversation, text: str) -> Message:
+    """A notice from the portal itself (an agent joined, the bot is unavailable). Call inside a transaction."""
+    message = Message.objects.create(conversation=conversation, sender=Sender.SYSTEM, text=text)
+    events.message_created(message)
+    return message
+
+
+def messages_post_bot(*, conversation: Conversation, replies: Iterable[Any]) -> list[Message]:
+    """Store the bot's replies (bot_gateway.BotReply). Call inside a transaction."""
+    stored = []
+    for reply in replies:
+        message = Message.objects.create(
+            conversation=conversation, sender=Sender.BOT, text=reply.text, buttons=list(reply.buttons)
+        )
+        events.message_created(message)
+        stored.append(message)
+    return stored
+
+

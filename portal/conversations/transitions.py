@@ -1,0 +1,148 @@
+"""The conversation's state machine, and the only code that writes its state.
+
+    bot ──queue──▶ queued ──claim──▶ assigned ──resolve──▶ resolved (final)
+     ▲                                  │
+     └─────────────hand back────────────┘
+
+Each transition locks the conversation row (two agents cannot both claim), persists the new state together with
+its handoff and its notices in one transaction, and publishes its events only once that commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from agents.models import display_name
+from contracts.handoff import HandoffRequest
+from conversations import events, services
+from conversations.models import Conversation, ConversationStatus
+from handoff.context import ContextPacket
+from handoff.models import Handoff, Outcome
+
+Status = ConversationStatus
+
+ALLOWED: dict[str, frozenset[str]] = {
+    Status.BOT: frozenset({Status.QUEUED}),
+    Status.QUEUED: frozenset({Status.ASSIGNED}),
+    Status.ASSIGNED: frozenset({Status.RESOLVED, Status.BOT}),
+    Status.RESOLVED: frozenset(),
+}
+
+
+class TransitionError(Exception):
+    """A state change that may not happen now."""
+
+
+class IllegalTransition(TransitionError):
+    def __init__(self, conversation_id: uuid.UUID, current: str, target: str) -> None:
+        super().__init__(f"conversation {conversation_id} cannot go from {current} to {target}")
+        self.conversation_id = conversation_id
+        self.current = current
+        self.target = target
+
+
+class NotAssignedAgent(TransitionError):
+    def __init__(self, conversation_id: uuid.UUID) -> None:
+        super().__init__(f"conversation {conversation_id} is not assigned to this agent")
+
+
+def _locked(conversation_id: uuid.UUID) -> Conversation:
+    return Conversation.objects.select_for_update().select_related("assigned_agent").get(pk=conversation_id)
+
+
+def _move(conversation: Conversation, target: str, *, agent: Any = None) -> None:
+    if target not in ALLOWED[conversation.status]:
+        raise IllegalTransition(conversation.pk, conversation.status, target)
+    now = timezone.now()
+    conversation.status = target
+    conversation.assigned_agent = agent
+    conversation.status_changed_at = now
+    if target == Status.RESOLVED:
+        conversation.resolved_at = now
+    conversation.save(update_fields=["status", "assigned_agent", "status_changed_at", "resolved_at"])
+    events.conversation_status_changed(conversation)
+
+
+def _open_handoff(conversation: Conversation) -> Handoff:
+    return Handoff.objects.select_for_update().select_related("conversation", "claimed_by").get(
+        conversation=conversation, closed_at__isnull=True
+    )
+
+
+def _check_owner(conversation: Conversation, agent: Any) -> None:
+    if conversation.status == Status.ASSIGNED and conversation.assigned_agent_id != agent.pk:
+        raise NotAssignedAgent(conversation.pk)
+
+
+@transaction.atomic
+def conversation_queue(*, conversation_id: uuid.UUID, request: HandoffRequest, context: ContextPacket) -> Handoff:
+    """bot → queued: the conversation waits for a person, with its context packet."""
+    conversation = _locked(conversation_id)
+    _move(conversation, Status.QUEUED)
+    queued_at = datetime.fromisoformat(context.queued_at)
+    handoff = Handoff.objects.create(
+        conversation=conversation,
+        reason=request.reason.value,
+        priority=request.priority.value,
+        context=context.to_dict(),
+        queued_at=queued_at,
+        priority_changed_at=queued_at,
+    )
+    events.handoff_changed(handoff)
+    return handoff
+
+
+@transaction.atomic
+def conversation_claim(*, conversation_id: uuid.UUID, agent: Any) -> Handoff:
+    """queued → assigned: `agent` takes the conversation; the customer is told who joined."""
+    conversation = _locked(conversation_id)
+    _move(conversation, Status.ASSIGNED, agent=agent)
+    handoff = _open_handoff(conversation)
+    handoff.claimed_at = timezone.now()
+    handoff.claimed_by = agent
+    handoff.save(update_fields=["claimed_at", "claimed_by"])
+    services.message_post_system(conversation=conversation, text=f"{display_name(agent)} joined the conversation")
+    events.handoff_changed(handoff)
+    return handoff
+
+
+@transaction.atomic
+def conversation_resolve(*, conversation_id: uuid.UUID, agent: Any) -> Handoff:
+    """assigned → resolved, by the assigned agent. Final: the customer's next visit is a new conversation."""
+    conversation = _locked(conversation_id)
+    _check_owner(conversation, agent)
+    _move(conversation, Status.RESOLVED, agent=agent)
+    services.message_post_system(conversation=conversation, text=f"{display_name(agent)} closed the conversation")
+    return _close_handoff(conversation, Outcome.RESOLVED)
+
+
+@transaction.atomic
+def conversation_hand_back(*, conversation_id: uuid.UUID, agent: Any) -> Handoff:
+    """assigned → bot, by the assigned agent: the bot answers the customer's next message again."""
+    conversation = _locked(conversation_id)
+    _check_owner(conversation, agent)
+    _move(conversation, Status.BOT)
+    services.message_post_system(conversation=conversation, text="You're back with our virtual assistant")
+    return _close_handoff(conversation, Outcome.HANDED_BACK)
+
+
+def check_can_hand_back(*, conversation_id: uuid.UUID, agent: Any) -> None:
+    """Raise as conversation_hand_back would, changing nothing: so the bot is not restarted in vain."""
+    conversation = Conversation.objects.get(pk=conversation_id)
+    _check_owner(conversation, agent)
+    if Status.BOT not in ALLOWED[conversation.status]:
+        raise IllegalTransition(conversation.pk, conversation.status, Status.BOT)
+
+
+def _close_handoff(conversation: Conversation, outcome: Outcome) -> Handoff:
+    handoff = _open_handoff(conversation)
+    handoff.closed_at = timezone.now()
+    handoff.outcome = outcome
+    handoff.save(update_fields=["closed_at", "outcome"])
+    events.handoff_changed(handoff)
+    return handoff

@@ -1,0 +1,155 @@
+"""The handoff context packet: everything an agent needs to pick a conversation up, in one versioned structure.
+
+Built when the conversation is queued, from the Rasa tracker (what the bot understood) and the stored messages
+(what was said). When the bot is down it is built from the stored messages alone and its intent fields are empty.
+Stored on the Handoff, sent to agents as-is, rendered by the agent UI. Documented in docs/context-packet.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+from contracts.handoff import HandoffRequest
+
+CONTEXT_PACKET_VERSION = 1
+# Rasa's own bookkeeping slots: not something the customer told the bot.
+_INTERNAL_SLOTS = frozenset({"requested_slot", "session_started_metadata"})
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity: str
+    value: Any
+    start: int | None
+    end: int | None
+    extractor: str | None
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    sender: str
+    text: str
+    at: str  # ISO 8601
+
+
+@dataclass(frozen=True)
+class ContextPacket:
+    conversation_id: str
+    reason: Reason
+    priority: str  # as the handoff asked for it; the handoff's current priority may have been raised since
+    topic: str | None
+    note: str | None
+    intent: IntentScore | None  # the top intent of the customer's latest message; None when the bot was down
+    intent_ranking: list[IntentScore]
+    entities: list[Entity]
+    slots: dict[str, Any]
+    transcript: list[TranscriptLine]
+    queued_at: str
+    version: int = CONTEXT_PACKET_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ContextPacket":
+        if data.get("version") != CONTEXT_PACKET_VERSION:
+            raise ValueError(f"unsupported context packet version {data.get('version')!r}")
+        intent = data.get("intent")
+        return cls(
+            conversation_id=data["conversation_id"],
+            reason=Reason(**data["reason"]),
+            priority=data["priority"],
+            topic=data.get("topic"),
+            note=data.get("note"),
+            intent=IntentScore(**intent) if intent else None,
+            intent_ranking=[IntentScore(**i) for i in data["intent_ranking"]],
+            entities=[Entity(**e) for e in data["entities"]],
+            slots=dict(data["slots"]),
+            transcript=[TranscriptLine(**t) for t in data["transcript"]],
+            queued_at=data["queued_at"],
+        )
+
+
+@dataclass(frozen=True)
+class _Understanding:
+    intent: IntentScore | None = None
+    intent_ranking: list[IntentScore] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    slots: dict[str, Any] = field(default_factory=dict)
+
+
+def build_context_packet(
+    *,
+    conversation_id: uuid.UUID | str,
+    request: HandoffRequest,
+    transcript: Iterable[tuple[str, str, datetime]],
+    tracker: dict[str, Any] | None,
+    queued_at: datetime,
+) -> ContextPacket:
+    """The packet for one handoff. `transcript`: (sender, text, at) oldest first; `tracker`: Rasa's, or None."""
+    understood = _understanding_from_tracker(tracker) if tracker else _Understanding()
+    return ContextPacket(
+        conversation_id=str(conversation_id),
+        reason=Reason(code=request.reason.value, label=request.reason.label),
+        priority=request.priority.value,
+        topic=request.topic,
+        note=request.note,
+        intent=understood.intent,
+        intent_ranking=understood.intent_ranking,
+        entities=understood.entities,
+        slots=understood.slots,
+        transcript=[TranscriptLine(sender=s, text=t, at=at.isoformat()) for s, t, at in transcript],
+        queued_at=queued_at.isoformat(),
+    )
+
+
+def _understanding_from_tracker(tracker: dict[str, Any]) -> _Understanding:
+    parse_data = _latest_user_parse_data(tracker)
+    intent = parse_data.get("intent") or {}
+    return _Understanding(
+        intent=_intent_score(intent) if intent.get("name") else None,
+        intent_ranking=[_intent_score(i) for i in parse_data.get("intent_ranking") or [] if i.get("name")],
+        entities=[_entity(e) for e in parse_data.get("entities") or []],
+        slots={
+            name: value
+            for name, value in (tracker.get("slots") or {}).items()
+            if name not in _INTERNAL_SLOTS and value not in (None, "", [], {})
+        },
+    )
+
+
+def _latest_user_parse_data(tracker: dict[str, Any]) -> dict[str, Any]:
+    """What the bot understood of the customer's latest message (the user event's parse_data)."""
+    for event in reversed(tracker.get("events") or []):
+        if event.get("event") == "user":
+            return event.get("parse_data") or {}
+    return tracker.get("latest_message") or {}
+
+
+def _intent_score(intent: dict[str, Any]) -> IntentScore:
+    return IntentScore(name=str(intent["name"]), confidence=round(float(intent.get("confidence") or 0.0), 4))
+
+
+def _entity(entity: dict[str, Any]) -> Entity:
+    return Entity(
+        entity=str(entity.get("entity")),
+        value=entity.get("value"),
+        start=entity.get("start"),
+        end=entity.get("end"),
+        extractor=entity.get("extractor"),
+    )
