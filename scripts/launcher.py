@@ -134,26 +134,21 @@ class Supervisor:
         return "".join(list(self.running[name].tail)[-lines:])
 
     def stop(self, name: str) -> None:
-        """SIGTERM the service's process group; SIGKILL it if it has not ended within the grace time."""
+        """SIGTERM the service (it shuts its own children down), then SIGKILL whatever is left of its group."""
         running = self.running.pop(name, None)
         if running is None:
             return
-        pgid = running.process.pid  # start_new_session: the process leads its own group
-        for sig, grace in ((signal.SIGTERM, STOP_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+        if running.process.poll() is None:
+            running.process.terminate()
             try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                running.process.wait(timeout=grace)
-                break
+                running.process.wait(timeout=STOP_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
-                continue
-        # The group may outlive its leader (a pool child still exiting): make sure it is gone.
+                pass
         try:
-            os.killpg(pgid, signal.SIGKILL)
+            os.killpg(running.process.pid, signal.SIGKILL)  # start_new_session: pid is the group's id
         except ProcessLookupError:
             pass
+        running.process.wait()
 
     def stop_all(self) -> None:
         for name in reversed(list(self.running)):
