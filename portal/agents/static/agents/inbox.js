@@ -143,7 +143,7 @@
 
   // Most urgent first; within a priority, whoever has waited longest.
   function byPriorityThenWait(a, b) {
-    var rank = (PRIORITY_RANK[a.priority] || 9) - (PRIORITY_RANK[b.priority] || 9);
+    var rank = PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority];
     if (rank) return rank;
     return new Date(a.queued_at).getTime() - new Date(b.queued_at).getTime();
   }

@@ -348,12 +348,11 @@
   ChatWidget.prototype.onStatus = function (state, live) {
     var previous = this.status;
     this.setStatus(state.status, state.agent);
-    if (!live || previous === state.status) return;
-    var agentName = state.agent && state.agent.display_name;
-    if (state.status === "queued") this.notice("Connecting you to a member of our team…");
-    else if (state.status === "assigned") this.notice((agentName || "A member of our team") + " joined the chat");
-    else if (state.status === "bot" && previous) this.notice("You're back with the assistant");
-    else if (state.status === "resolved") this.notice("The conversation has been closed");
+    // The portal posts its own system messages when an agent joins, closes or hands back; only the wait for a
+    // person has none, so the widget says it inline as well as in the header.
+    if (live && previous !== state.status && state.status === "queued") {
+      this.notice(STATUS_TEXT.queued);
+    }
   };
 
   ChatWidget.prototype.onError = function (frame) {
