@@ -1,0 +1,153 @@
+"""Fixtures of the portal's tests: a stand-in Rasa server over real HTTP, agents, logged-in socket headers,
+eager Celery, and a check of every frame any consumer sends against its declared shape (conversations/frames.py).
+
+The tests run on the defaults (SQLite, in-memory channel layer) and on PostgreSQL + Redis
+(DATABASE_URL=postgres://… CHANNEL_LAYER_URL=redis://…).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterator
+
+import pytest
+from portal_support import make_agent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "celery_worker: starts a real `celery worker` process (needs a Redis broker and a database it can reach)"
+    )
+
+
+# --- a Rasa server stand-in --------------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeRasa:
+    """Speaks the three Rasa HTTP calls the bot gateway makes. `answer(text)` gives the REST channel's reply list;
+    `status` forces an HTTP status; `delay` makes it slow; every request is recorded."""
+
+    url: str = ""
+    answer: Callable[[str], list[dict[str, Any]]] = lambda text: [{"recipient_id": "x", "text": f"echo: {text}"}]
+    tracker: dict[str, Any] = field(default_factory=lambda: {"slots": {}, "events": []})
+    status: int = 200
+    raw_body: bytes | None = None
+    delay: float = 0.0
+    requests: list[tuple[str, str, Any]] = field(default_factory=list)
+
+    def respond(self, method: str, path: str, body: Any) -> tuple[int, bytes]:
+        self.requests.append((method, path, body))
+        time.sleep(self.delay)
+        if self.status != 200:
+            return self.status, b'{"error": "boom"}'
+        if self.raw_body is not None:
+            return 200, self.raw_body
+        if path.startswith("/webhooks/rest/webhook"):
+            return 200, json.dumps(self.answer(body["message"])).encode()
+        if path.endswith("/tracker/events"):
+            return 200, json.dumps({"sender_id": path.split("/")[2], "events": []}).encode()
+        if path.endswith("/tracker"):
+            return 200, json.dumps(self.tracker).encode()
+        return 404, b"{}"
+
+    def bot_inputs(self) -> list[str]:
+        return [body["message"] for method, path, body in self.requests if path.startswith("/webhooks/rest/webhook")]
+
+
+@pytest.fixture
+def fake_rasa(settings: Any) -> Iterator[FakeRasa]:
+    rasa = FakeRasa()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, method: str) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            status, payload = rasa.respond(method, self.path, body)
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            self._answer("POST")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    rasa.url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.RASA_URL = rasa.url
+    settings.RASA_TIMEOUT_SECONDS = 2.0
+    yield rasa
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def rasa_down(settings: Any) -> None:
+    """Nothing listens where the portal looks for the bot (a port just freed)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.RASA_URL = f"http://127.0.0.1:{port}"
+    settings.BOT_DELIVERY_ATTEMPTS = 1
+
+
+# --- Celery, frames ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def eager_celery() -> Iterator[None]:
+    """Tasks queued on commit run at once, in the process that queued them (the real worker has its own test)."""
+    from config.celery_app import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
+def check_every_frame(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every frame a consumer sends is checked against its socket's declared shapes; a mismatch breaks the test."""
+    from agents.consumers import AgentConsumer
+    from conversations import frames
+    from conversations.consumers import FrameSocket
+
+    sent: list[dict[str, Any]] = []
+    original = FrameSocket.send_frame
+
+    async def checked(self: Any, frame: Any) -> None:
+        shapes = frames.AGENT_SERVER_FRAMES if isinstance(self, AgentConsumer) else frames.CUSTOMER_SERVER_FRAMES
+        frames.check_server_frame(frame, shapes)
+        sent.append(frame)
+        await original(self, frame)
+
+    monkeypatch.setattr(FrameSocket, "send_frame", checked)
+    return sent
+
+
+# --- people ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def alex(db: None) -> Any:
+    return make_agent("alex", "Alex")
+
+
+@pytest.fixture
+def sam(db: None) -> Any:
+    return make_agent("sam", "Sam")

@@ -1,0 +1,141 @@
+"""Celery tasks, run eagerly: a customer message reaches the bot; the bot's handoff queues the conversation;
+a bot that is down or silent fails open to a person; nothing is delivered twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from portal_support import handoff_answer, new_client_id, queue_conversation, start_conversation
+
+from conversations import services, tasks, transitions
+from conversations.delivery import BOT_UNAVAILABLE_NOTICE
+from conversations.models import ConversationStatus, Delivery, Message
+from handoff.models import Handoff
+
+pytestmark = pytest.mark.django_db(transaction=True)  # tasks are queued on commit: let commits happen
+
+
+def say(conversation: Any, text: str, **kwargs: Any) -> Message:
+    message = services.message_post_customer(conversation_id=conversation.pk, client_id=new_client_id(), text=text, **kwargs)
+    message.refresh_from_db()
+    return message
+
+
+def transcript(conversation: Any) -> list[tuple[str, str]]:
+    return list(Message.objects.filter(conversation=conversation).order_by("created_at", "id").values_list("sender", "text"))
+
+
+def test_a_customer_message_reaches_the_bot_and_its_answer_is_stored(fake_rasa: Any) -> None:
+    conversation = start_conversation()
+    message = say(conversation, "what time do you open on saturday")
+    assert (message.delivery, message.delivery_attempts) == (Delivery.DELIVERED, 1)
+    assert fake_rasa.bot_inputs() == ["what time do you open on saturday"]
+    assert transcript(conversation) == [
+        ("customer", "what time do you open on saturday"),
+        ("bot", "echo: what time do you open on saturday"),
+    ]
+
+
+def test_card_numbers_are_masked_before_they_are_stored_or_sent(fake_rasa: Any) -> None:
+    conversation = start_conversation()
+    message = say(conversation, "my card 4242 4242 4242 4242 was taken")
+    assert message.text == "my card ****4242 was taken"
+    assert fake_rasa.bot_inputs() == ["my card ****4242 was taken"]
+
+
+def test_a_button_payload_goes_to_the_bot_and_its_title_is_stored(fake_rasa: Any) -> None:
+    conversation = start_conversation()
+    message = say(conversation, "Yes", payload="/affirm")
+    assert (message.text, fake_rasa.bot_inputs()) == ("Yes", ["/affirm"])
+
+
+def test_a_resent_message_is_stored_and_delivered_once(fake_rasa: Any) -> None:
+    conversation = start_conversation()
+    first = services.message_post_customer(conversation_id=conversation.pk, client_id="same", text="hi")
+    again = services.message_post_customer(conversation_id=conversation.pk, client_id="same", text="hi")
+    assert first.pk == again.pk
+    assert fake_rasa.bot_inputs() == ["hi"]
+    tasks.deliver_to_bot(first.pk)  # a redelivered task finds the work done
+    assert fake_rasa.bot_inputs() == ["hi"]
+
+
+def test_the_bots_handoff_queues_the_conversation_with_its_context(fake_rasa: Any) -> None:
+    fake_rasa.answer = handoff_answer(reason="sensitive_topic", priority="urgent")
+    fake_rasa.tracker = {
+        "slots": {"card_last_four": "4242"},
+        "events": [{"event": "user", "parse_data": {"intent": {"name": "report_fraud", "confidence": 0.9}}}],
+    }
+    conversation = start_conversation()
+    say(conversation, "someone took £250 from my card ending 4242")
+    conversation.refresh_from_db()
+    assert conversation.status == ConversationStatus.QUEUED
+    handoff = Handoff.objects.get(conversation=conversation)
+    assert (handoff.reason, handoff.priority) == ("sensitive_topic", "urgent")
+    assert handoff.context["intent"] == {"name": "report_fraud", "confidence": 0.9}
+    assert handoff.context["slots"] == {"card_last_four": "4242"}
+    assert [line["sender"] for line in handoff.context["transcript"]] == ["customer", "bot"]
+
+
+def test_the_bot_is_silent_while_a_person_has_the_conversation(fake_rasa: Any, alex: Any) -> None:
+    conversation = start_conversation()
+    queue_conversation(conversation)
+    transitions.conversation_claim(conversation_id=conversation.pk, agent=alex)
+    message = say(conversation, "are you still there?")
+    assert message.delivery == Delivery.SKIPPED
+    assert fake_rasa.bot_inputs() == []
+
+
+def test_a_message_the_bot_had_not_reached_when_a_person_took_over_is_skipped(fake_rasa: Any) -> None:
+    conversation = start_conversation()
+    message = Message.objects.create(conversation=conversation, sender="customer", text="hi", delivery=Delivery.PENDING)
+    queue_conversation(conversation)
+    tasks.deliver_to_bot(message.pk)
+    message.refresh_from_db()
+    assert message.delivery == Delivery.SKIPPED and fake_rasa.bot_inputs() == []
+
+
+def test_bot_down_fails_open_keeps_the_message_and_tells_the_customer(rasa_down: None) -> None:
+    conversation = start_conversation()
+    message = say(conversation, "hi")
+    conversation.refresh_from_db()
+    assert message.delivery == Delivery.FAILED
+    assert conversation.status == ConversationStatus.QUEUED
+    assert transcript(conversation) == [("customer", "hi"), ("system", BOT_UNAVAILABLE_NOTICE)]
+    handoff = Handoff.objects.get(conversation=conversation)
+    assert handoff.reason == "bot_unavailable"
+    assert handoff.context["intent"] is None and handoff.context["transcript"][0]["text"] == "hi"
+
+
+def test_a_failing_bot_is_tried_again_before_failing_open(fake_rasa: Any, settings: Any) -> None:
+    settings.BOT_DELIVERY_ATTEMPTS = 2
+    fake_rasa.status = 503
+    message = say(start_conversation(), "hi")
+    assert (message.delivery, message.delivery_attempts) == (Delivery.FAILED, 2)
+    assert len(fake_rasa.bot_inputs()) == 2
+
+
+def test_the_sweep_hands_off_messages_left_undelivered(fake_rasa: Any, settings: Any) -> None:
+    conversation = start_conversation()
+    # As if the worker died with the task: stored, pending, never answered.
+    stale = Message.objects.create(conversation=conversation, sender="customer", text="hello?", delivery=Delivery.PENDING)
+    Message.objects.filter(pk=stale.pk).update(created_at=stale.created_at - timedelta(seconds=settings.BOT_DELIVERY_DEADLINE_SECONDS + 1))
+    fresh = start_conversation()
+    Message.objects.create(conversation=fresh, sender="customer", text="just now", delivery=Delivery.PENDING)
+
+    assert tasks.sweep_undelivered_messages() == 1
+    conversation.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (conversation.status, fresh.status) == (ConversationStatus.QUEUED, ConversationStatus.BOT)
+    assert Handoff.objects.get(conversation=conversation).reason == "bot_unavailable"
+    assert tasks.sweep_undelivered_messages() == 0
+
+
+def test_a_resolved_conversation_takes_no_more_messages(alex: Any) -> None:
+    conversation = start_conversation()
+    queue_conversation(conversation)
+    transitions.conversation_claim(conversation_id=conversation.pk, agent=alex)
+    transitions.conversation_resolve(conversation_id=conversation.pk, agent=alex)
+    with pytest.raises(services.ConversationClosed):
+        say(conversation, "one more thing")

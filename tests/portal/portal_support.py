@@ -1,0 +1,71 @@
+"""Helpers of the portal's tests (fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable
+
+from django.utils import timezone
+
+
+def handoff_answer(
+    reason: str = "sensitive_topic", priority: str = "urgent", topic: str = "report_fraud"
+) -> Callable[[str], list[dict[str, Any]]]:
+    """A REST-channel answer that asks for a person, as the bot's action_handoff sends it."""
+    from contracts.handoff import HandoffReason, HandoffRequest, Priority, handoff_payload
+
+    request = HandoffRequest(reason=HandoffReason(reason), priority=Priority(priority), topic=topic, note="card blocked: no")
+    return lambda text: [
+        {"recipient_id": "x", "text": "I'm passing you to a colleague who can help with this."},
+        {"recipient_id": "x", "custom": handoff_payload(request)},
+    ]
+
+
+def make_agent(username: str, display_name: str) -> Any:
+    from django.contrib.auth.models import Group, User
+
+    from agents.models import AGENTS_GROUP, AgentProfile
+
+    user = User.objects.create_user(username=username, password="pw-" + username)
+    user.groups.add(Group.objects.get_or_create(name=AGENTS_GROUP)[0])
+    AgentProfile.objects.create(user=user, display_name=display_name)
+    return user
+
+
+def socket_headers(user: Any | None, origin: str = "http://localhost") -> list[tuple[bytes, bytes]]:
+    """Headers of a browser socket: our origin, and the session cookie of `user` logged in (None: no cookie)."""
+    from django.test import Client
+
+    headers = [(b"origin", origin.encode())]
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    return headers
+
+
+def start_conversation() -> Any:
+    from conversations import services
+
+    return services.conversation_start()
+
+
+def queue_conversation(conversation: Any, reason: str = "explicit_request", priority: str = "normal") -> Any:
+    """Put a conversation with the bot into the queue the way the portal does (a context packet, a transition)."""
+    from contracts.handoff import HandoffReason, HandoffRequest, Priority
+    from conversations import selectors, transitions
+    from handoff.context import build_context_packet
+
+    request = HandoffRequest(reason=HandoffReason(reason), priority=Priority(priority))
+    packet = build_context_packet(
+        conversation_id=conversation.pk,
+        request=request,
+        transcript=selectors.conversation_transcript(conversation.pk),
+        tracker=None,
+        queued_at=timezone.now(),
+    )
+    return transitions.conversation_queue(conversation_id=conversation.pk, request=request, context=packet)
+
+
+def new_client_id() -> str:
+    return str(uuid.uuid4())
