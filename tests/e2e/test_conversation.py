@@ -110,6 +110,9 @@ async def test_customer_is_answered_by_the_bot_then_handed_to_a_live_agent_and_b
     last_question_at = len(senders_texts) - 1 - senders_texts[::-1].index(("customer", HOURS_QUESTION))
     assert [s for s, _ in senders_texts[agent_at:last_question_at] if s == "bot"] == []
     assert senders_texts[-1][0] == "bot"
+    # The question asked while the agent owned the conversation was never meant for the bot.
+    assert [m["delivery"] for m in stored["messages"] if m["sender"] == "customer"] == [
+        "delivered", "delivered", "delivered", "skipped", "skipped", "delivered"]
     assert stored["status"] == "bot"
     assert stored["handoffs"] == [{"reason": handoff["reason"], "outcome": "handed_back", "claimed": True}]
 
@@ -132,6 +135,7 @@ async def test_with_the_bot_down_the_message_is_kept_and_reaches_a_person(bot_st
     stored = stored_transcript(stack, conversation)
     assert [(m["sender"], m["text"]) for m in stored["messages"] if m["sender"] == "customer"] == [
         ("customer", HOURS_QUESTION)]
+    assert [m["delivery"] for m in stored["messages"] if m["sender"] == "customer"] == ["failed"]
     assert not [m for m in stored["messages"] if m["sender"] == "bot"]
     assert stored["status"] == "queued"
     assert stored["handoffs"] == [{"reason": "bot_unavailable", "outcome": "", "claimed": False}]

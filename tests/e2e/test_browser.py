@@ -1,0 +1,102 @@
+"""Issue 2, steps 2-4, as people do them: the demo bank page and the agent portal in real Chromium
+(Debian's, driven by Playwright), on the real stack. The pages' data-testids are the UI's contract."""
+
+from __future__ import annotations
+
+import re
+from typing import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from .harness import Stack
+from .test_conversation import FRAUD_REPORT, GREETING, HOURS_QUESTION, stored_transcript
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling out, and this machine's network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+LIVE_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+async def new_page(browser: Browser) -> Page:
+    """A page in a context of its own: the customer and the agent share no cookies or storage."""
+    page = await (await browser.new_context()).new_page()
+    page.set_default_timeout(LIVE_TIMEOUT_MS)
+    return page
+
+
+async def customer_says(page: Page, text: str) -> None:
+    await page.get_by_test_id("chat-input").fill(text)
+    await page.get_by_test_id("chat-send").click()
+
+
+def messages_from(page: Page, sender: str):
+    return page.locator(f'[data-testid="chat-message"][data-sender="{sender}"]')
+
+
+async def test_customer_page_and_agent_portal_in_a_browser(stack: Stack, browser: Browser) -> None:
+    expect.set_options(timeout=LIVE_TIMEOUT_MS)
+    agent = await new_page(browser)
+    await agent.goto(f"{stack.http_url}/agents/")
+    await agent.get_by_test_id("login-username").fill(stack.agent_username)
+    await agent.get_by_test_id("login-password").fill(stack.agent_password)
+    await agent.get_by_test_id("login-submit").click()
+    await expect(agent.get_by_test_id("connection-status")).to_have_attribute("data-state", "online")
+
+    customer = await new_page(browser)
+    await customer.goto(f"{stack.http_url}/")
+    await customer.get_by_test_id("chat-launcher").click()
+
+    # Step 2: greeting, then opening hours.
+    await customer_says(customer, GREETING)
+    await expect(messages_from(customer, "bot")).not_to_have_count(0)
+    bot_replies = await messages_from(customer, "bot").count()
+    await customer_says(customer, HOURS_QUESTION)
+    await expect(messages_from(customer, "bot")).to_have_count(bot_replies + 1)
+    await expect(messages_from(customer, "bot").last).to_contain_text(re.compile(r"\d"))
+
+    # Step 3: the handoff appears in the agent's queue live (no reload), with its context.
+    conversation = await customer.evaluate(
+        "JSON.parse(localStorage.getItem('switchboard.widget.session')).conversation_id")
+    await customer_says(customer, FRAUD_REPORT)
+    queue_item = agent.locator(f'[data-testid="queue-item"][data-conversation-id="{conversation}"]')
+    await queue_item.click()
+    await expect(agent.get_by_test_id("context-reason")).to_contain_text(
+        re.compile("sensitive_topic|explicit_request"))
+    await expect(agent.get_by_test_id("context-intent")).not_to_have_attribute("data-intent", "")
+    await expect(agent.get_by_test_id("context-ranking-item")).not_to_have_count(0)
+    await expect(agent.locator('[data-testid="context-entity"][data-name="card_last_four"] dd')).to_have_text("4242")
+    await expect(agent.locator('[data-testid="context-entity"][data-name="amount"] dd')).to_contain_text("250")
+
+    # Step 4: claim; the customer sees the agent join; chat both ways; the bot stays silent; hand back.
+    await agent.get_by_test_id("claim-button").click()
+    await expect(customer.get_by_test_id("chat-status")).to_have_attribute("data-status", "assigned")
+    await agent.get_by_test_id("agent-input").fill("Hello, I am looking at that payment now.")
+    await agent.get_by_test_id("agent-send").click()
+    await expect(messages_from(customer, "agent")).to_contain_text("looking at that payment")
+
+    bot_replies = await messages_from(customer, "bot").count()
+    await customer_says(customer, HOURS_QUESTION)
+    customer_lines = agent.locator('[data-testid="agent-message"][data-sender="customer"]')
+    await expect(customer_lines.last).to_contain_text(HOURS_QUESTION)
+    await customer.wait_for_timeout(4000)  # time enough for a bot reply, were one to come
+    await expect(messages_from(customer, "bot")).to_have_count(bot_replies)
+
+    await agent.get_by_test_id("handback-button").click()
+    await expect(customer.get_by_test_id("chat-status")).to_have_attribute("data-status", "bot")
+    await customer_says(customer, HOURS_QUESTION)
+    await expect(messages_from(customer, "bot")).to_have_count(bot_replies + 1)
+
+    stored = stored_transcript(stack, conversation)
+    assert [m["text"] for m in stored["messages"] if m["sender"] == "customer"] == [
+        GREETING, HOURS_QUESTION, FRAUD_REPORT, HOURS_QUESTION, HOURS_QUESTION]
+    assert stored["status"] == "bot"
