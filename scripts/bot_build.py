@@ -8,15 +8,12 @@ two runs at once (a developer's and CI's) from building the same thing twice.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-from scripts.envs import CACHE, ROOT, digest, ensure_bot_env, run
+from scripts.envs import CACHE, ROOT, build_lock, digest, ensure_bot_env, run
 
 BOT = ROOT / "bot"
 BOT_PYTHON = BOT / ".venv" / "bin" / "python"
@@ -41,15 +38,6 @@ def model_key() -> str:
     inputs = existing(BOT / "config.yml", BOT / "domain.yml", BOT / "domain", BOT / "data",
                       BOT / "components", BOT / "nlp", *REQUIREMENTS)
     return "model-" + digest(*inputs)
-
-
-@contextmanager
-def build_lock(key: str) -> Iterator[None]:
-    lock_dir = CACHE / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def link(target: Path, link_path: Path) -> None:

@@ -8,13 +8,16 @@ requirements, so a fresh clone (CI's, say) reuses it, and a change to the requir
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tomllib
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("SWITCHBOARD_CACHE", Path.home() / ".cache" / "switchboard"))
@@ -65,17 +68,28 @@ def portal_requirements() -> list[str]:
     return project["dependencies"] + project["optional-dependencies"]["test"]
 
 
+@contextmanager
+def build_lock(key: str) -> Iterator[None]:
+    """One build of `key` at a time, across processes (a developer's run and CI's may overlap)."""
+    lock_dir = CACHE / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_venv(link: Path, python: str, key: str, install) -> Path:
     """Build (once) the cached venv named by `key` and point `link` at it."""
     venv = CACHE / "venvs" / key
-    if not (venv / ".complete").exists():
-        shutil.rmtree(venv, ignore_errors=True)
-        venv.parent.mkdir(parents=True, exist_ok=True)
-        run([python, "-m", "venv", venv])
-        pip = [venv / "bin" / "python", "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-        run(pip + ["--upgrade", "pip"])
-        install(pip)
-        (venv / ".complete").touch()
+    with build_lock(key):
+        if not (venv / ".complete").exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            venv.parent.mkdir(parents=True, exist_ok=True)
+            run([python, "-m", "venv", venv])
+            pip = [venv / "bin" / "python", "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+            run(pip + ["--upgrade", "pip"])
+            install(pip)
+            (venv / ".complete").touch()
     if link.is_symlink() or link.exists():
         if link.resolve() == venv.resolve():
             return venv
