@@ -69,3 +69,35 @@ def queue_conversation(conversation: Any, reason: str = "explicit_request", prio
 
 def new_client_id() -> str:
     return str(uuid.uuid4())
+
+
+async def receive_until(communicator: Any, matches: Callable[[dict], bool], timeout: float = 5.0) -> list[dict]:
+    """Frames received up to and including the first that `matches` (order between sources is not promised)."""
+    received = []
+    while True:
+        frame = await communicator.receive_json_from(timeout=timeout)
+        received.append(frame)
+        if matches(frame):
+            return received
+
+
+async def receive_all(communicator: Any, *wanted: Callable[[dict], bool], timeout: float = 5.0) -> list[dict]:
+    """Frames received until each of `wanted` has matched one, in whatever order they come."""
+    received: list[dict] = []
+    while not all(any(matches(f) for f in received) for matches in wanted):
+        received.append(await communicator.receive_json_from(timeout=timeout))
+    return received
+
+
+def is_type(kind: str, **fields: Any) -> Callable[[dict], bool]:
+    return lambda f: f.get("type") == kind and all(f.get(k) == v for k, v in fields.items())
+
+
+def is_message(sender: str, text: str | None = None) -> Callable[[dict], bool]:
+    def matches(frame: dict) -> bool:
+        message = frame.get("message") or {}
+        return frame.get("type") == "message.new" and message.get("sender") == sender and (
+            text is None or message.get("text") == text
+        )
+
+    return matches
