@@ -80,8 +80,10 @@ def ensure_model(force: bool = False) -> Path:
             cached.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(prefix=f"{key}.", dir=cached.parent) as out:
                 domain = "domain" if (BOT / "domain").is_dir() else "domain.yml"
+                # Rasa's own training cache keys components by config and data, not by their code: a
+                # changed custom component could come back from it stale. The key above covers it; no cache.
                 run([BOT / ".venv" / "bin" / "rasa", "train", "--domain", domain, "--out", out,
-                     "--fixed-model-name", key], cwd=BOT, env=bot_process_env())
+                     "--fixed-model-name", key], cwd=BOT, env={**bot_process_env(), "RASA_MAX_CACHE_SIZE": "0"})
                 os.replace(Path(out) / f"{key}.tar.gz", cached)
     model = BOT / "models" / f"{key}.tar.gz"
     link(cached, model)
