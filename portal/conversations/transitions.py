@@ -52,7 +52,7 @@ class NotAssignedAgent(TransitionError):
 
 
 def _locked(conversation_id: uuid.UUID) -> Conversation:
-    return Conversation.objects.select_for_update().select_related("assigned_agent").get(pk=conversation_id)
+    return Conversation.objects.select_for_update(of=("self",)).select_related("assigned_agent").get(pk=conversation_id)
 
 
 def _move(conversation: Conversation, target: str, *, agent: Any = None) -> None:
@@ -69,7 +69,7 @@ def _move(conversation: Conversation, target: str, *, agent: Any = None) -> None
 
 
 def _open_handoff(conversation: Conversation) -> Handoff:
-    return Handoff.objects.select_for_update().select_related("conversation", "claimed_by").get(
+    return Handoff.objects.select_for_update(of=("self",)).select_related("conversation", "claimed_by").get(
         conversation=conversation, closed_at__isnull=True
     )
 

@@ -40,12 +40,20 @@ def forward_to_portal(request: httpx.Request) -> httpx.Response:
 @pytest.fixture
 def as_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     """This process publishes as a worker on the in-memory layer does: through the relay, over HTTP."""
+    monkeypatch.setattr(events, "_publish_through_relay", True)
+    monkeypatch.setattr(
+        events,
+        "relay_client",
+        lambda: httpx.Client(transport=httpx.MockTransport(forward_to_portal), base_url=events.settings.SWITCHBOARD_PORTAL_URL),
+    )
+
+
+def test_a_worker_uses_the_relay_only_when_its_layer_is_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
+
     monkeypatch.setattr(events, "_publish_through_relay", False)
     events.use_relay_if_layer_is_in_memory()
-    if not events._publish_through_relay:
-        pytest.skip("the relay is only used with the in-memory channel layer")
-    monkeypatch.setattr(events, "relay_client", lambda: httpx.Client(transport=httpx.MockTransport(forward_to_portal),
-                                                                      base_url=events.settings.SWITCHBOARD_PORTAL_URL))
+    assert events._publish_through_relay == isinstance(get_channel_layer(), InMemoryChannelLayer)
 
 
 async def test_a_priority_raised_by_a_worker_reaches_an_agent_socket(as_a_worker: Any, alex: Any, settings: Any) -> None:
