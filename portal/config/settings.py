@@ -194,6 +194,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(CELERY_DIR / "queue"),
         "processed_folder": str(CELERY_DIR / "processed"),
         "store_processed": False,
+        "polling_interval": 0.2,  # seconds a worker waits between looks at the folder: the customer waits too
     }
 else:
     CELERY_DIR.mkdir(parents=True, exist_ok=True)
