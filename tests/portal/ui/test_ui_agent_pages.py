@@ -6,13 +6,14 @@ import re
 
 from playwright.sync_api import expect
 
-from .conftest import AGENT_PASSWORD, Portal, log_in
+from .conftest import AGENT_PASSWORD, Portal, log_in, screenshot
 
 
 def test_the_inbox_asks_for_a_login_first(portal: Portal, new_context):
     page = new_context().new_page()
     page.goto(portal.url + "/agents/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/agents/$"))
+    screenshot(page, "agent-login")
 
     page.get_by_test_id("login-username").fill("alex")
     page.get_by_test_id("login-password").fill("not the password")

@@ -82,6 +82,7 @@ def test_bot_buttons_send_their_payload_and_show_their_title(portal: Portal, cus
 def test_on_a_phone_the_panel_fills_the_screen_and_works(portal: Portal, new_context):
     phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
     phone.goto(portal.url + "/demo/")
+    screenshot(phone, "demo-phone")
     phone.get_by_test_id("chat-launcher").click()
     panel = phone.get_by_test_id("chat-panel")
     expect(panel).to_have_attribute("data-connection", "online")

@@ -29,7 +29,7 @@
   var CLOSE_UNKNOWN_CONVERSATION = 4404;
 
   var STATUS_TEXT = {
-    bot: "Assistant",
+    bot: "Virtual assistant · replies in seconds",
     queued: "Connecting you to a member of our team…",
     assigned: "", // filled with the agent's name
     resolved: "This conversation is closed",
@@ -110,16 +110,23 @@
 
   ChatWidget.prototype.build = function () {
     var self = this;
+    var root = el("div", { className: "sbw-root", "data-testid": "chat-widget" });
     if (config.stylesheet) {
-      document.head.appendChild(el("link", { rel: "stylesheet", href: config.stylesheet }));
+      // Shown once styled: an unstyled launcher flashing on the host page looks broken.
+      root.hidden = true;
+      var reveal = function () { root.hidden = false; };
+      document.head.appendChild(el("link", {
+        rel: "stylesheet", href: config.stylesheet, onload: reveal, onerror: reveal,
+      }));
     }
+    this.launcherLabel = el("span", { className: "sbw-launcher__label", text: "Chat with us" });
     this.launcher = el("button", {
       type: "button", className: "sbw-launcher", "data-testid": "chat-launcher",
       "aria-expanded": "false", "aria-controls": "sbw-panel",
       onclick: function () { self.toggle(); },
     }, [
       el("span", { className: "sbw-launcher__icon", "aria-hidden": "true" }),
-      el("span", { className: "sbw-launcher__label", text: "Chat with us" }),
+      this.launcherLabel,
     ]);
 
     this.statusLine = el("p", { className: "sbw-status", "data-testid": "chat-status", "aria-live": "polite" });
@@ -175,8 +182,9 @@
       this.composer,
     ]);
 
-    var root = el("div", { className: "sbw-root", "data-testid": "chat-widget" }, [this.panel, this.launcher]);
+    root.append(this.panel, this.launcher);
     document.body.appendChild(root);
+    this.clearLog();
     document.querySelectorAll("[data-switchboard-open]").forEach(function (button) {
       button.addEventListener("click", function () { self.open(); });
     });
@@ -195,6 +203,7 @@
     this.panel.hidden = false;
     this.launcher.setAttribute("aria-expanded", "true");
     this.launcher.classList.add("sbw-launcher--open");
+    this.launcherLabel.textContent = "Close chat";
     this.input.focus();
     this.remember({ open: true });
     // The first open connects; after that the socket's own reconnect loop keeps it up.
@@ -208,6 +217,7 @@
     this.panel.hidden = true;
     this.launcher.setAttribute("aria-expanded", "false");
     this.launcher.classList.remove("sbw-launcher--open");
+    this.launcherLabel.textContent = "Chat with us";
     this.remember({ open: false });
     this.launcher.focus();
   };
@@ -371,6 +381,13 @@
   ChatWidget.prototype.clearLog = function () {
     this.log.textContent = "";
     this.rendered = {};
+    // Not a message: the greeting that tells the customer what the chat is for, above every conversation.
+    this.log.appendChild(el("li", { className: "sbw-intro" }, [
+      el("strong", { text: "Hi, welcome to " + config.bankName + "." }),
+      el("span", {
+        text: " Ask our assistant about your card, a payment or opening hours — or ask for a person at any time.",
+      }),
+    ]));
   };
 
   ChatWidget.prototype.addMessage = function (message) {
