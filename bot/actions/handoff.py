@@ -1,0 +1,94 @@
+"""`action_handoff`: the one place the bot asks the portal to hand a conversation to a person.
+
+It tells the customer, then sends the portal the handoff request (contracts.handoff) as a `custom` payload.
+An action that detects a reason to hand off (fallback, frustration, card verification) sets the `handoff_*`
+slots with `hand_off_for()` and has action_handoff run next; otherwise the reason and priority are the ones
+bank_policy.yml gives the topic the customer raised (fraud, complaint, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.bank_policy import BankPolicy, bank_policy
+from actions.conversation import bot_action_before_latest_message, latest_intent, latest_topic, slot_set_this_turn
+from contracts.handoff import HandoffReason, HandoffRequest, Priority, handoff_payload
+
+REASON_SLOT, PRIORITY_SLOT, NOTE_SLOT = "handoff_reason", "handoff_priority", "handoff_note"
+OUT_OF_SCOPE_OFFER = "utter_out_of_scope"
+
+NOTES = {
+    HandoffReason.LOW_CONFIDENCE: "The bot could not understand the customer, even after a rephrase",
+    HandoffReason.REPEATED_FALLBACK: "The bot misunderstood the customer several times",
+    HandoffReason.FRUSTRATION: "The customer is frustrated (angry words, or asked the same thing again)",
+    HandoffReason.OUT_OF_SCOPE_OFFER_ACCEPTED: "Out-of-scope question; the customer accepted a person",
+    HandoffReason.VERIFICATION_FAILED: "Lost/stolen card: the customer could not confirm which card",
+}
+
+
+def hand_off_for(
+    reason: HandoffReason, *, note: Optional[str] = None, priority: Optional[Priority] = None
+) -> List[Dict[Text, Any]]:
+    """The events an action returns to have action_handoff run next, for `reason`."""
+    events = [SlotSet(REASON_SLOT, reason.value)]
+    if note:
+        events.append(SlotSet(NOTE_SLOT, note))
+    if priority:
+        events.append(SlotSet(PRIORITY_SLOT, priority.value))
+    return events + [FollowupAction("action_handoff")]
+
+
+def _detected_request(tracker: Tracker, policy: BankPolicy, topic: Optional[str]) -> Optional[HandoffRequest]:
+    """The handoff an earlier action asked for this turn with hand_off_for(), if any."""
+    detected = slot_set_this_turn(tracker, REASON_SLOT)
+    if not detected:
+        return None
+    reason = HandoffReason(detected)
+    priority = slot_set_this_turn(tracker, PRIORITY_SLOT)
+    return HandoffRequest(
+        reason=reason,
+        priority=Priority(priority) if priority else policy.priority_for(reason),
+        topic=topic,
+        note=slot_set_this_turn(tracker, NOTE_SLOT) or NOTES.get(reason),
+    )
+
+
+def decide_handoff(tracker: Tracker, policy: BankPolicy) -> HandoffRequest:
+    """Why, how urgently and about what this conversation goes to a person."""
+    topic = latest_topic(tracker)
+    detected = _detected_request(tracker, policy, topic)
+    if detected:
+        return detected
+    rule = policy.handoff_topics.get(latest_intent(tracker) or "")
+    if rule:
+        return HandoffRequest(rule.reason, rule.priority, topic, rule.note)
+    if latest_intent(tracker) == "affirm" and bot_action_before_latest_message(tracker) == OUT_OF_SCOPE_OFFER:
+        reason = HandoffReason.OUT_OF_SCOPE_OFFER_ACCEPTED
+        return HandoffRequest(reason, policy.priority_for(reason), topic, NOTES[reason])
+    # Reached without a known trigger: the bot does not know why, which is itself a reason for a person.
+    reason = HandoffReason.LOW_CONFIDENCE
+    return HandoffRequest(reason, policy.priority_for(reason), topic, "Handoff without a recognised trigger")
+
+
+class ActionHandoff(Action):
+    def name(self) -> Text:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        request = decide_handoff(tracker, bank_policy())
+        urgent = request.priority is Priority.URGENT
+        dispatcher.utter_message(response="utter_handoff_urgent" if urgent else "utter_handoff")
+        dispatcher.utter_message(json_message=handoff_payload(request))
+        # The slots show the agent why (context packet); the person takes over, so the bot says nothing more.
+        return [
+            SlotSet(REASON_SLOT, request.reason.value),
+            SlotSet(PRIORITY_SLOT, request.priority.value),
+            SlotSet(NOTE_SLOT, request.note),
+            FollowupAction("action_listen"),
+        ]
