@@ -35,7 +35,9 @@ class AgentConsumer(FrameSocket):
             return
         await self.channel_layer.group_discard(events.AGENTS_GROUP, self.channel_name)
         for conversation_id in self.open_conversations:
-            await self.channel_layer.group_discard(events.conversation_group(conversation_id), self.channel_name)
+            await self.channel_layer.group_discard(
+                events.conversation_group(conversation_id), self.channel_name
+            )
 
     async def handle_frame(self, data: dict[str, Any]) -> None:
         frame = frames.parse_agent_frame(data)
@@ -61,7 +63,9 @@ class AgentConsumer(FrameSocket):
                     conversation_id=frame.conversation_id, agent=self.agent
                 )
         except Conversation.DoesNotExist:
-            raise frames.FrameError("unknown_conversation", "no such conversation", _client_id(frame)) from None
+            raise frames.FrameError(
+                "unknown_conversation", "no such conversation", _client_id(frame)
+            ) from None
         except (transitions.TransitionError, services.NotAllowed) as exc:
             raise frames.FrameError("not_allowed", str(exc), _client_id(frame)) from None
 
@@ -70,7 +74,9 @@ class AgentConsumer(FrameSocket):
         await self.channel_layer.group_add(events.conversation_group(conversation_id), self.channel_name)
         snapshot = await self._conversation_snapshot(conversation_id)
         if snapshot is None:
-            await self.channel_layer.group_discard(events.conversation_group(conversation_id), self.channel_name)
+            await self.channel_layer.group_discard(
+                events.conversation_group(conversation_id), self.channel_name
+            )
             raise Conversation.DoesNotExist
         self.open_conversations.add(conversation_id)
         await self.send_frame(snapshot)
@@ -91,7 +97,9 @@ class AgentConsumer(FrameSocket):
 
     @database_sync_to_async
     def _inbox(self) -> frames.InboxSnapshotFrame:
-        return frames.inbox_snapshot_frame([frames.handoff_view(h) for h in handoff_selectors.inbox_for_agent(self.agent)])
+        return frames.inbox_snapshot_frame(
+            [frames.handoff_view(h) for h in handoff_selectors.inbox_for_agent(self.agent)]
+        )
 
     @database_sync_to_async
     def _conversation_snapshot(self, conversation_id: uuid.UUID) -> frames.AgentSnapshotFrame | None:
@@ -100,10 +108,12 @@ class AgentConsumer(FrameSocket):
             return None
         handoff = handoff_selectors.latest_handoff(conversation_id)
         return frames.agent_snapshot_frame(
-            conversation, handoff.context if handoff else None, selectors.conversation_messages(conversation_id)
+            conversation,
+            handoff.context if handoff else None,
+            selectors.conversation_messages(conversation_id),
         )
 
-    # --- events from the channel layer -----------------------------------------------------------------------
+    # --- events from the channel layer ----------------------------------------------------------------------
 
     async def handoff_changed(self, event: dict[str, Any]) -> None:
         await self.send_frame(frames.handoff_updated_frame(event["handoff"]))

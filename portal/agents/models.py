@@ -10,7 +10,9 @@ AGENTS_GROUP = "Agents"
 
 
 class AgentProfile(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+    )
     display_name = models.CharField(max_length=80)
 
     def __str__(self) -> str:
@@ -19,7 +21,9 @@ class AgentProfile(models.Model):
 
 def is_agent(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(
-        user.is_authenticated and user.is_active and (user.is_staff or user.groups.filter(name=AGENTS_GROUP).exists())
+        user.is_authenticated
+        and user.is_active
+        and (user.is_staff or user.groups.filter(name=AGENTS_GROUP).exists())
     )
 
 

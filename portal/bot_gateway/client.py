@@ -55,7 +55,9 @@ class RasaGateway:
 
     def send_message(self, conversation_id: uuid.UUID | str, text: str) -> BotTurn:
         """Post the customer's (already masked) text to the REST channel; the bot's replies and handoff request."""
-        body = self._request("POST", "/webhooks/rest/webhook", json={"sender": str(conversation_id), "message": text})
+        body = self._request(
+            "POST", "/webhooks/rest/webhook", json={"sender": str(conversation_id), "message": text}
+        )
         if not isinstance(body, list):
             raise BotUnavailable(f"REST channel answered {type(body).__name__}, not a list")
         return _turn_from_rest_messages(body)

@@ -66,14 +66,18 @@ def database_from_url(url: str) -> dict:
         }
     if parts.scheme == "sqlite":
         # sqlite:///relative/path.db (relative to the data dir) or sqlite:////absolute/path.db
-        path = unquote(url[len("sqlite:///"):])
+        path = unquote(url[len("sqlite:///") :])
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / path) if path else ":memory:"}
     raise ValueError(f"unsupported DATABASE_URL scheme {parts.scheme!r} (use postgres:// or sqlite:///)")
 
 
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    if h.strip()
+]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
@@ -130,7 +134,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CHANNEL_LAYER_URL = os.environ.get("CHANNEL_LAYER_URL", "")
 if CHANNEL_LAYER_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [CHANNEL_LAYER_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [CHANNEL_LAYER_URL]},
+        }
     }
 else:
     # Reaches only this process: a Celery worker then publishes through the portal's event relay (see events.py).

@@ -42,7 +42,9 @@ class FrameSocket(AsyncWebsocketConsumer):
             await self.send_frame(frames.message_new_frame(event["message"]))
 
     async def conversation_status_changed(self, event: dict[str, Any]) -> None:
-        await self.send_frame(frames.conversation_status_frame(event["conversation_id"], event["status"], event["agent"]))
+        await self.send_frame(
+            frames.conversation_status_frame(event["conversation_id"], event["status"], event["agent"])
+        )
 
 
 class CustomerConsumer(FrameSocket):
@@ -65,7 +67,9 @@ class CustomerConsumer(FrameSocket):
 
     async def disconnect(self, code: int) -> None:
         if self.conversation_id is not None:
-            await self.channel_layer.group_discard(events.conversation_group(self.conversation_id), self.channel_name)
+            await self.channel_layer.group_discard(
+                events.conversation_group(self.conversation_id), self.channel_name
+            )
 
     async def handle_frame(self, data: dict[str, Any]) -> None:
         frame = frames.parse_customer_frame(data)

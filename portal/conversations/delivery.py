@@ -77,7 +77,9 @@ def fail_open(*, message_id: int, detail: str) -> None:
     _set_delivery(message, Delivery.FAILED)
     logger.warning("bot unavailable for conversation %s: %s", conversation.pk, detail)
     services.message_post_system(conversation=conversation, text=BOT_UNAVAILABLE_NOTICE)
-    request = HandoffRequest(reason=HandoffReason.BOT_UNAVAILABLE, priority=Priority.NORMAL, note=detail[:200])
+    request = HandoffRequest(
+        reason=HandoffReason.BOT_UNAVAILABLE, priority=Priority.NORMAL, note=detail[:200]
+    )
     _queue_for_person(conversation, request, tracker=None)
 
 

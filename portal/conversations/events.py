@@ -57,7 +57,7 @@ def _send(group: str, event: dict[str, Any]) -> None:
         async_to_sync(get_channel_layer().group_send)(group, event)
 
 
-# --- the relay -------------------------------------------------------------------------------------------------
+# --- the relay ----------------------------------------------------------------------------------------------
 
 
 def sign_relay_envelope(group: str, event: dict[str, Any]) -> str:
@@ -85,10 +85,12 @@ def _post_to_relay(group: str, event: dict[str, Any]) -> None:
             response.raise_for_status()
     except httpx.HTTPError as exc:
         # Best-effort like any channel layer: sockets re-sync from the database on reconnect.
-        logger.warning("event relay to %s failed for group %s: %s", settings.SWITCHBOARD_PORTAL_URL, group, exc)
+        logger.warning(
+            "event relay to %s failed for group %s: %s", settings.SWITCHBOARD_PORTAL_URL, group, exc
+        )
 
 
-# --- the events ------------------------------------------------------------------------------------------------
+# --- the events ---------------------------------------------------------------------------------------------
 # Each carries its payload already in the shape of the frames (conversations/frames.py), built inside the
 # transaction so it shows the state that commits. Consumers have one handler per event type.
 

@@ -19,7 +19,7 @@ from django.conf import settings
 from agents.models import display_name
 from conversations.models import Conversation, Message
 
-# --- shapes shared by frames -----------------------------------------------------------------------------------
+# --- shapes shared by frames --------------------------------------------------------------------------------
 
 StatusCode = Literal["bot", "queued", "assigned", "resolved"]
 SenderCode = Literal["customer", "bot", "agent", "system"]
@@ -75,7 +75,7 @@ class HandoffView(TypedDict):
     context: dict[str, Any]  # handoff.context.ContextPacket.to_dict()
 
 
-# --- server → client frames ------------------------------------------------------------------------------------
+# --- server → client frames ---------------------------------------------------------------------------------
 
 
 class CustomerSnapshotFrame(TypedDict):
@@ -152,7 +152,7 @@ AGENT_SERVER_FRAMES: dict[str, type] = {
 }
 
 
-# --- views of stored rows --------------------------------------------------------------------------------------
+# --- views of stored rows -----------------------------------------------------------------------------------
 
 
 def _iso(moment: Any) -> str | None:
@@ -200,7 +200,7 @@ def handoff_view(handoff: Any) -> HandoffView:
     }
 
 
-# --- frame builders --------------------------------------------------------------------------------------------
+# --- frame builders -----------------------------------------------------------------------------------------
 
 
 def customer_snapshot_frame(conversation: Conversation, messages: list[Message]) -> CustomerSnapshotFrame:
@@ -223,15 +223,27 @@ def agent_snapshot_frame(
 
 
 def message_ack_frame(client_id: str, message: MessageView) -> MessageAckFrame:
-    return {"type": "message.ack", "conversation_id": message["conversation_id"], "client_id": client_id, "message": message}
+    return {
+        "type": "message.ack",
+        "conversation_id": message["conversation_id"],
+        "client_id": client_id,
+        "message": message,
+    }
 
 
 def message_new_frame(message: MessageView) -> MessageNewFrame:
     return {"type": "message.new", "conversation_id": message["conversation_id"], "message": message}
 
 
-def conversation_status_frame(conversation_id: str, status: StatusCode, agent: AgentView | None) -> ConversationStatusFrame:
-    return {"type": "conversation.status", "conversation_id": conversation_id, "status": status, "agent": agent}
+def conversation_status_frame(
+    conversation_id: str, status: StatusCode, agent: AgentView | None
+) -> ConversationStatusFrame:
+    return {
+        "type": "conversation.status",
+        "conversation_id": conversation_id,
+        "status": status,
+        "agent": agent,
+    }
 
 
 def inbox_snapshot_frame(handoffs: list[HandoffView]) -> InboxSnapshotFrame:
@@ -254,7 +266,7 @@ def json_dumps(frame: Any) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-# --- checking a server frame against its shape -----------------------------------------------------------------
+# --- checking a server frame against its shape --------------------------------------------------------------
 
 
 class FrameShapeError(AssertionError):
@@ -305,7 +317,7 @@ def _check(value: Any, shape: Any, where: str) -> None:
         raise FrameShapeError(f"{where}: expected {shape.__name__}, got {value!r}")
 
 
-# --- client → server frames ------------------------------------------------------------------------------------
+# --- client → server frames ---------------------------------------------------------------------------------
 
 
 class FrameError(Exception):
@@ -357,7 +369,9 @@ def decode_frame(text_data: str | None, bytes_data: bytes | None) -> dict[str, A
         raise FrameError("malformed_frame", "binary frames are not accepted; send JSON text")
     size = len(text_data.encode("utf-8"))
     if size > settings.SWITCHBOARD_MAX_FRAME_BYTES:
-        raise FrameError("frame_too_large", f"frame is {size} bytes; the limit is {settings.SWITCHBOARD_MAX_FRAME_BYTES}")
+        raise FrameError(
+            "frame_too_large", f"frame is {size} bytes; the limit is {settings.SWITCHBOARD_MAX_FRAME_BYTES}"
+        )
     try:
         data = json.loads(text_data)
     except ValueError:
@@ -387,7 +401,9 @@ def parse_agent_frame(data: dict[str, Any]) -> AgentFrame:
         return Ping()
     if kind == "message.send":
         client_id = _client_id(data)
-        return AgentMessageSend(conversation_id=_conversation_id(data), client_id=client_id, text=_text(data, client_id))
+        return AgentMessageSend(
+            conversation_id=_conversation_id(data), client_id=client_id, text=_text(data, client_id)
+        )
     if kind in AGENT_ACTIONS:
         return ConversationAction(type=kind, conversation_id=_conversation_id(data))
     raise FrameError("unknown_type", f"unknown frame type {kind!r}")
@@ -396,7 +412,10 @@ def parse_agent_frame(data: dict[str, Any]) -> AgentFrame:
 def _client_id(data: dict[str, Any]) -> str:
     value = data.get("client_id")
     if not isinstance(value, str) or not value or len(value) > CLIENT_ID_MAX_CHARS:
-        raise FrameError("invalid_field", f"client_id must be a non-empty string of at most {CLIENT_ID_MAX_CHARS} characters")
+        raise FrameError(
+            "invalid_field",
+            f"client_id must be a non-empty string of at most {CLIENT_ID_MAX_CHARS} characters",
+        )
     return value
 
 
@@ -405,7 +424,11 @@ def _text(data: dict[str, Any], client_id: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise FrameError("invalid_field", "text must be a non-empty string", client_id)
     if len(value) > settings.SWITCHBOARD_MAX_TEXT_CHARS:
-        raise FrameError("text_too_long", f"text is {len(value)} characters; the limit is {settings.SWITCHBOARD_MAX_TEXT_CHARS}", client_id)
+        raise FrameError(
+            "text_too_long",
+            f"text is {len(value)} characters; the limit is {settings.SWITCHBOARD_MAX_TEXT_CHARS}",
+            client_id,
+        )
     return value.strip()
 
 

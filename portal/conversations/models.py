@@ -18,7 +18,9 @@ class ConversationStatus(models.TextChoices):
 class Conversation(models.Model):
     # The id travels to the bot (as Rasa's sender id) and in the customer's token: unguessable, not a counter.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    status = models.CharField(max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.BOT)
+    status = models.CharField(
+        max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.BOT
+    )
     assigned_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

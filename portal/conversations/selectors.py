@@ -8,7 +8,11 @@ from conversations.models import Conversation, Message
 
 
 def conversation_get(conversation_id: uuid.UUID | str) -> Conversation | None:
-    return Conversation.objects.select_related("assigned_agent__agent_profile").filter(pk=conversation_id).first()
+    return (
+        Conversation.objects.select_related("assigned_agent__agent_profile")
+        .filter(pk=conversation_id)
+        .first()
+    )
 
 
 def conversation_exists(conversation_id: uuid.UUID | str) -> bool:
@@ -18,7 +22,9 @@ def conversation_exists(conversation_id: uuid.UUID | str) -> bool:
 def conversation_messages(conversation_id: uuid.UUID | str) -> list[Message]:
     """Every message of the conversation, oldest first."""
     return list(
-        Message.objects.filter(conversation_id=conversation_id).select_related("agent__agent_profile").order_by("created_at", "id")
+        Message.objects.filter(conversation_id=conversation_id)
+        .select_related("agent__agent_profile")
+        .order_by("created_at", "id")
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from django.db import transaction
 
@@ -26,7 +27,12 @@ def conversation_start() -> Conversation:
 
 @transaction.atomic
 def message_post_customer(
-    *, conversation_id: uuid.UUID, client_id: str, text: str, payload: str = "", origin_channel: str | None = None
+    *,
+    conversation_id: uuid.UUID,
+    client_id: str,
+    text: str,
+    payload: str = "",
+    origin_channel: str | None = None,
 ) -> Message:
     """Store a customer's message (card numbers masked first); while the bot has the conversation, queue it to
     the bot once committed. A resend with the same client_id returns the stored message and does nothing else."""
@@ -92,5 +98,3 @@ def messages_post_bot(*, conversation: Conversation, replies: Iterable[Any]) -> 
         events.message_created(message)
         stored.append(message)
     return stored
-
-

@@ -24,7 +24,9 @@ def deliver_to_bot(message_id: int) -> None:
 
     Retries in the task itself, a bounded few times with a doubling pause, so the customer waits seconds, not
     minutes; a worker that dies mid-way leaves the message pending for `sweep_undelivered_messages`."""
-    message = Message.objects.select_related("conversation").filter(pk=message_id, sender=Sender.CUSTOMER).first()
+    message = (
+        Message.objects.select_related("conversation").filter(pk=message_id, sender=Sender.CUSTOMER).first()
+    )
     if message is None or message.delivery != Delivery.PENDING:
         return
     if message.conversation.status != ConversationStatus.BOT:

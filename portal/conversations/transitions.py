@@ -52,7 +52,11 @@ class NotAssignedAgent(TransitionError):
 
 
 def _locked(conversation_id: uuid.UUID) -> Conversation:
-    return Conversation.objects.select_for_update(of=("self",)).select_related("assigned_agent").get(pk=conversation_id)
+    return (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("assigned_agent")
+        .get(pk=conversation_id)
+    )
 
 
 def _move(conversation: Conversation, target: str, *, agent: Any = None) -> None:
@@ -69,8 +73,10 @@ def _move(conversation: Conversation, target: str, *, agent: Any = None) -> None
 
 
 def _open_handoff(conversation: Conversation) -> Handoff:
-    return Handoff.objects.select_for_update(of=("self",)).select_related("conversation", "claimed_by").get(
-        conversation=conversation, closed_at__isnull=True
+    return (
+        Handoff.objects.select_for_update(of=("self",))
+        .select_related("conversation", "claimed_by")
+        .get(conversation=conversation, closed_at__isnull=True)
     )
 
 
@@ -80,7 +86,9 @@ def _check_owner(conversation: Conversation, agent: Any) -> None:
 
 
 @transaction.atomic
-def conversation_queue(*, conversation_id: uuid.UUID, request: HandoffRequest, context: ContextPacket) -> Handoff:
+def conversation_queue(
+    *, conversation_id: uuid.UUID, request: HandoffRequest, context: ContextPacket
+) -> Handoff:
     """bot → queued: the conversation waits for a person, with its context packet."""
     conversation = _locked(conversation_id)
     _move(conversation, Status.QUEUED)
@@ -106,7 +114,9 @@ def conversation_claim(*, conversation_id: uuid.UUID, agent: Any) -> Handoff:
     handoff.claimed_at = timezone.now()
     handoff.claimed_by = agent
     handoff.save(update_fields=["claimed_at", "claimed_by"])
-    services.message_post_system(conversation=conversation, text=f"{display_name(agent)} joined the conversation")
+    services.message_post_system(
+        conversation=conversation, text=f"{display_name(agent)} joined the conversation"
+    )
     events.handoff_changed(handoff)
     return handoff
 
@@ -117,7 +127,9 @@ def conversation_resolve(*, conversation_id: uuid.UUID, agent: Any) -> Handoff:
     conversation = _locked(conversation_id)
     _check_owner(conversation, agent)
     _move(conversation, Status.RESOLVED, agent=agent)
-    services.message_post_system(conversation=conversation, text=f"{display_name(agent)} closed the conversation")
+    services.message_post_system(
+        conversation=conversation, text=f"{display_name(agent)} closed the conversation"
+    )
     return _close_handoff(conversation, Outcome.RESOLVED)
 
 

@@ -17,7 +17,9 @@ class Outcome(models.TextChoices):
 
 
 class Handoff(models.Model):
-    conversation = models.ForeignKey("conversations.Conversation", on_delete=models.CASCADE, related_name="handoffs")
+    conversation = models.ForeignKey(
+        "conversations.Conversation", on_delete=models.CASCADE, related_name="handoffs"
+    )
     reason = models.CharField(max_length=40, choices=REASON_CHOICES)
     priority = models.CharField(max_length=16, choices=PRIORITY_CHOICES, default=Priority.NORMAL.value)
     context = models.JSONField()  # handoff.context.ContextPacket.to_dict(); docs/context-packet.md

@@ -17,9 +17,13 @@ def _handoffs():
 
 def inbox_for_agent(agent: Any) -> list[Handoff]:
     """Every open handoff still queued, and every one assigned to `agent`; most urgent first, then oldest."""
-    open_handoffs = _handoffs().filter(closed_at__isnull=True).filter(
-        Q(conversation__status=ConversationStatus.QUEUED)
-        | Q(conversation__status=ConversationStatus.ASSIGNED, conversation__assigned_agent=agent)
+    open_handoffs = (
+        _handoffs()
+        .filter(closed_at__isnull=True)
+        .filter(
+            Q(conversation__status=ConversationStatus.QUEUED)
+            | Q(conversation__status=ConversationStatus.ASSIGNED, conversation__assigned_agent=agent)
+        )
     )
     return sorted(open_handoffs, key=lambda h: (-h.priority_enum.rank, h.queued_at))
 

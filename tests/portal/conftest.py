@@ -12,7 +12,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import pytest
 from portal_support import make_agent
@@ -20,11 +21,12 @@ from portal_support import make_agent
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "celery_worker: starts a real `celery worker` process (needs a Redis broker and a database it can reach)"
+        "markers",
+        "celery_worker: starts a real `celery worker` process (needs a Redis broker and a database it can reach)",
     )
 
 
-# --- a Rasa server stand-in --------------------------------------------------------------------------------------
+# --- a Rasa server stand-in ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -33,7 +35,9 @@ class FakeRasa:
     `status` forces an HTTP status; `delay` makes it slow; every request is recorded."""
 
     url: str = ""
-    answer: Callable[[str], list[dict[str, Any]]] = lambda text: [{"recipient_id": "x", "text": f"echo: {text}"}]
+    answer: Callable[[str], list[dict[str, Any]]] = lambda text: [
+        {"recipient_id": "x", "text": f"echo: {text}"}
+    ]
     tracker: dict[str, Any] = field(default_factory=lambda: {"slots": {}, "events": []})
     status: int = 200
     raw_body: bytes | None = None
@@ -56,7 +60,11 @@ class FakeRasa:
         return 404, b"{}"
 
     def bot_inputs(self) -> list[str]:
-        return [body["message"] for method, path, body in self.requests if path.startswith("/webhooks/rest/webhook")]
+        return [
+            body["message"]
+            for method, path, body in self.requests
+            if path.startswith("/webhooks/rest/webhook")
+        ]
 
 
 @pytest.fixture
@@ -106,7 +114,7 @@ def rasa_down(settings: Any) -> None:
     settings.BOT_DELIVERY_ATTEMPTS = 1
 
 
-# --- Celery, frames ---------------------------------------------------------------------------------------------
+# --- Celery, frames -----------------------------------------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)
@@ -131,7 +139,9 @@ def check_every_frame(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     original = FrameSocket.send_frame
 
     async def checked(self: Any, frame: Any) -> None:
-        shapes = frames.AGENT_SERVER_FRAMES if isinstance(self, AgentConsumer) else frames.CUSTOMER_SERVER_FRAMES
+        shapes = (
+            frames.AGENT_SERVER_FRAMES if isinstance(self, AgentConsumer) else frames.CUSTOMER_SERVER_FRAMES
+        )
         frames.check_server_frame(frame, shapes)
         sent.append(frame)
         await original(self, frame)
@@ -145,7 +155,7 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-# --- people ------------------------------------------------------------------------------------------------------
+# --- people -------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture

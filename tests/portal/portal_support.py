@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from django.utils import timezone
 
@@ -14,7 +15,9 @@ def handoff_answer(
     """A REST-channel answer that asks for a person, as the bot's action_handoff sends it."""
     from contracts.handoff import HandoffReason, HandoffRequest, Priority, handoff_payload
 
-    request = HandoffRequest(reason=HandoffReason(reason), priority=Priority(priority), topic=topic, note="card blocked: no")
+    request = HandoffRequest(
+        reason=HandoffReason(reason), priority=Priority(priority), topic=topic, note="card blocked: no"
+    )
     return lambda text: [
         {"recipient_id": "x", "text": "I'm passing you to a colleague who can help with this."},
         {"recipient_id": "x", "custom": handoff_payload(request)},
@@ -71,7 +74,9 @@ def new_client_id() -> str:
     return str(uuid.uuid4())
 
 
-async def receive_until(communicator: Any, matches: Callable[[dict], bool], timeout: float = 5.0) -> list[dict]:
+async def receive_until(
+    communicator: Any, matches: Callable[[dict], bool], timeout: float = 5.0
+) -> list[dict]:
     """Frames received up to and including the first that `matches` (order between sources is not promised)."""
     received = []
     while True:
@@ -96,8 +101,10 @@ def is_type(kind: str, **fields: Any) -> Callable[[dict], bool]:
 def is_message(sender: str, text: str | None = None) -> Callable[[dict], bool]:
     def matches(frame: dict) -> bool:
         message = frame.get("message") or {}
-        return frame.get("type") == "message.new" and message.get("sender") == sender and (
-            text is None or message.get("text") == text
+        return (
+            frame.get("type") == "message.new"
+            and message.get("sender") == sender
+            and (text is None or message.get("text") == text)
         )
 
     return matches

@@ -72,7 +72,9 @@ async def test_a_socket_from_another_origin_is_refused(alex: Any) -> None:
 
 
 async def test_staff_are_agents_too() -> None:
-    staff = await database_sync_to_async(User.objects.create_user)(username="boss", password="pw", is_staff=True)
+    staff = await database_sync_to_async(User.objects.create_user)(
+        username="boss", password="pw", is_staff=True
+    )
     communicator, _ = await logged_in(staff)
     await communicator.disconnect()
 
@@ -95,15 +97,30 @@ async def test_the_inbox_holds_the_queue_and_my_conversations_most_urgent_first(
     await agent.disconnect()
 
 
-async def test_a_whole_conversation_through_handoff_chat_and_hand_back(fake_rasa: Any, alex: Any, sam: Any) -> None:
+async def test_a_whole_conversation_through_handoff_chat_and_hand_back(
+    fake_rasa: Any, alex: Any, sam: Any
+) -> None:
     fake_rasa.answer = handoff_answer(reason="sensitive_topic", priority="urgent")
     fake_rasa.tracker = {
         "slots": {"card_last_four": "4242"},
-        "events": [{"event": "user", "parse_data": {
-            "intent": {"name": "report_fraud", "confidence": 0.93},
-            "intent_ranking": [{"name": "report_fraud", "confidence": 0.93}],
-            "entities": [{"entity": "card_last_four", "value": "4242", "start": 0, "end": 4, "extractor": "EntityRuler"}],
-        }}],
+        "events": [
+            {
+                "event": "user",
+                "parse_data": {
+                    "intent": {"name": "report_fraud", "confidence": 0.93},
+                    "intent_ranking": [{"name": "report_fraud", "confidence": 0.93}],
+                    "entities": [
+                        {
+                            "entity": "card_last_four",
+                            "value": "4242",
+                            "start": 0,
+                            "end": 4,
+                            "extractor": "EntityRuler",
+                        }
+                    ],
+                },
+            }
+        ],
     }
     conversation = await database_sync_to_async(start_conversation)()
     cid = str(conversation.pk)
@@ -112,39 +129,59 @@ async def test_a_whole_conversation_through_handoff_chat_and_hand_back(fake_rasa
     customer = await customer_socket(conversation.pk)
 
     # The bot hands off: every agent sees it arrive live, with its context packet.
-    await customer.send_json_to({"type": "message.send", "client_id": "c1", "text": "payment on card ending 4242 I never made"})
+    await customer.send_json_to(
+        {"type": "message.send", "client_id": "c1", "text": "payment on card ending 4242 I never made"}
+    )
     for inbox in (agent, other):
         update = (await receive_until(inbox, is_type("handoff.updated")))[-1]["handoff"]
         assert (update["conversation_id"], update["status"], update["reason"], update["priority"]) == (
-            cid, "queued", "sensitive_topic", "urgent",
+            cid,
+            "queued",
+            "sensitive_topic",
+            "urgent",
         )
         assert update["context"]["intent"]["name"] == "report_fraud"
         assert update["context"]["entities"][0]["value"] == "4242"
-    await receive_until(customer, lambda f: f.get("type") == "conversation.status" and f["status"] == "queued")
+    await receive_until(
+        customer, lambda f: f.get("type") == "conversation.status" and f["status"] == "queued"
+    )
 
     # Alex claims (and gets the conversation opened); Sam's claim loses.
     await agent.send_json_to({"type": "handoff.claim", "conversation_id": cid})
     frames = await receive_all(agent, is_type("conversation.snapshot"), is_type("handoff.updated"))
     snapshot = next(f for f in frames if f["type"] == "conversation.snapshot")
-    assert snapshot["conversation"]["status"] == "assigned" and snapshot["context"]["reason"]["code"] == "sensitive_topic"
+    assert (
+        snapshot["conversation"]["status"] == "assigned"
+        and snapshot["context"]["reason"]["code"] == "sensitive_topic"
+    )
     await receive_until(customer, is_message("system", "Alex joined the conversation"))
-    await receive_until(other, lambda f: f["type"] == "handoff.updated" and f["handoff"]["status"] == "assigned")
+    await receive_until(
+        other, lambda f: f["type"] == "handoff.updated" and f["handoff"]["status"] == "assigned"
+    )
     await other.send_json_to({"type": "handoff.claim", "conversation_id": cid})
     assert (await receive_until(other, is_type("error")))[-1]["code"] == "not_allowed"
 
     # They chat both ways; the bot stays silent.
-    await agent.send_json_to({"type": "message.send", "conversation_id": cid, "client_id": "a1", "text": "Hi, I'm Alex."})
+    await agent.send_json_to(
+        {"type": "message.send", "conversation_id": cid, "client_id": "a1", "text": "Hi, I'm Alex."}
+    )
     ack = (await receive_until(agent, is_type("message.ack", client_id="a1")))[-1]
     assert ack["message"]["agent"] == {"display_name": "Alex"}
     await receive_until(customer, is_message("agent", "Hi, I'm Alex."))
-    await customer.send_json_to({"type": "message.send", "client_id": "c2", "text": "thanks, I didn't make it"})
+    await customer.send_json_to(
+        {"type": "message.send", "client_id": "c2", "text": "thanks, I didn't make it"}
+    )
     await receive_until(agent, is_message("customer", "thanks, I didn't make it"))
     assert fake_rasa.bot_inputs() == ["payment on card ending 4242 I never made"]
 
     # Only Alex may write, resolve or hand back.
-    await other.send_json_to({"type": "message.send", "conversation_id": cid, "client_id": "s1", "text": "me too"})
+    await other.send_json_to(
+        {"type": "message.send", "conversation_id": cid, "client_id": "s1", "text": "me too"}
+    )
     assert (await receive_until(other, is_type("error")))[-1] == {
-        "type": "error", "code": "not_allowed", "client_id": "s1",
+        "type": "error",
+        "code": "not_allowed",
+        "client_id": "s1",
         "detail": "only the agent the conversation is assigned to can write to the customer",
     }
     await other.send_json_to({"type": "conversation.hand_back", "conversation_id": cid})
@@ -185,9 +222,13 @@ async def test_resolve_closes_the_conversation_for_everyone(alex: Any) -> None:
     await agent.send_json_to({"type": "handoff.claim", "conversation_id": cid})
     await receive_until(agent, is_type("conversation.snapshot"))
     await agent.send_json_to({"type": "conversation.resolve", "conversation_id": cid})
-    update = (await receive_until(agent, lambda f: f["type"] == "handoff.updated" and f["handoff"]["closed_at"]))[-1]
+    update = (
+        await receive_until(agent, lambda f: f["type"] == "handoff.updated" and f["handoff"]["closed_at"])
+    )[-1]
     assert update["handoff"]["status"] == "resolved"
-    await receive_until(customer, lambda f: f.get("type") == "conversation.status" and f["status"] == "resolved")
+    await receive_until(
+        customer, lambda f: f.get("type") == "conversation.status" and f["status"] == "resolved"
+    )
     assert (await database_sync_to_async(Conversation.objects.get)(pk=cid)).status == "resolved"
     for communicator in (agent, customer):
         await communicator.disconnect()
@@ -199,7 +240,11 @@ async def test_an_agent_can_open_any_conversation_and_then_sees_it_live(alex: An
     agent, _ = await logged_in(alex)
     await agent.send_json_to({"type": "conversation.open", "conversation_id": cid})
     snapshot = await agent.receive_json_from()
-    assert (snapshot["type"], snapshot["context"], snapshot["messages"]) == ("conversation.snapshot", None, [])
+    assert (snapshot["type"], snapshot["context"], snapshot["messages"]) == (
+        "conversation.snapshot",
+        None,
+        [],
+    )
     customer = await customer_socket(conversation.pk)
     await customer.send_json_to({"type": "message.send", "client_id": "c1", "text": "hi"})
     await receive_all(agent, is_message("customer", "hi"), is_message("bot", "echo: hi"))
@@ -215,11 +260,35 @@ async def test_an_agent_can_open_any_conversation_and_then_sees_it_live(alex: An
         (json.dumps({"type": "handoff.claim"}), "invalid_field"),
         (json.dumps({"type": "handoff.claim", "conversation_id": "42"}), "invalid_field"),
         (json.dumps({"type": "handoff.claim", "conversation_id": str(uuid.uuid4())}), "unknown_conversation"),
-        (json.dumps({"type": "conversation.open", "conversation_id": str(uuid.uuid4())}), "unknown_conversation"),
-        (json.dumps({"type": "conversation.hand_back", "conversation_id": str(uuid.uuid4())}), "unknown_conversation"),
-        (json.dumps({"type": "message.send", "conversation_id": str(uuid.uuid4()), "client_id": "a", "text": "x"}), "unknown_conversation"),
-        (json.dumps({"type": "message.send", "conversation_id": str(uuid.uuid4()), "client_id": "a"}), "invalid_field"),
-        (json.dumps({"type": "message.send", "conversation_id": str(uuid.uuid4()), "client_id": "a", "text": "x" * 2001}), "text_too_long"),
+        (
+            json.dumps({"type": "conversation.open", "conversation_id": str(uuid.uuid4())}),
+            "unknown_conversation",
+        ),
+        (
+            json.dumps({"type": "conversation.hand_back", "conversation_id": str(uuid.uuid4())}),
+            "unknown_conversation",
+        ),
+        (
+            json.dumps(
+                {"type": "message.send", "conversation_id": str(uuid.uuid4()), "client_id": "a", "text": "x"}
+            ),
+            "unknown_conversation",
+        ),
+        (
+            json.dumps({"type": "message.send", "conversation_id": str(uuid.uuid4()), "client_id": "a"}),
+            "invalid_field",
+        ),
+        (
+            json.dumps(
+                {
+                    "type": "message.send",
+                    "conversation_id": str(uuid.uuid4()),
+                    "client_id": "a",
+                    "text": "x" * 2001,
+                }
+            ),
+            "text_too_long",
+        ),
         ("x" * 16385, "frame_too_large"),
     ],
 )

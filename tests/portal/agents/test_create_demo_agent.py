@@ -24,6 +24,15 @@ def test_creates_an_agent_who_can_log_in() -> None:
 
 def test_running_it_again_updates_the_same_agent() -> None:
     call_command("create_demo_agent", "--username", "alex", "--password", "first", stdout=StringIO())
-    call_command("create_demo_agent", "--username", "alex", "--password", "second", "--display-name", "Alex P.", stdout=StringIO())
+    call_command(
+        "create_demo_agent",
+        "--username",
+        "alex",
+        "--password",
+        "second",
+        "--display-name",
+        "Alex P.",
+        stdout=StringIO(),
+    )
     assert authenticate(username="alex", password="second") is not None
     assert AgentProfile.objects.get().display_name == "Alex P."

@@ -16,16 +16,28 @@ CONVERSATION = uuid.UUID("7d1c0e0a-8f7e-4a61-9d7b-0a4b8e2d9c11")
 
 
 def gateway_with(handler: Any, **kwargs: Any) -> RasaGateway:
-    return RasaGateway("http://rasa.test", read_timeout=1, connect_timeout=1, transport=httpx.MockTransport(handler), **kwargs)
+    return RasaGateway(
+        "http://rasa.test",
+        read_timeout=1,
+        connect_timeout=1,
+        transport=httpx.MockTransport(handler),
+        **kwargs,
+    )
 
 
 def test_send_message_posts_to_the_rest_channel_and_reads_replies(fake_rasa: Any) -> None:
     fake_rasa.answer = lambda text: [
         {"recipient_id": str(CONVERSATION), "text": "Hello! How can I help?"},
-        {"recipient_id": str(CONVERSATION), "text": "Pick one", "buttons": [{"title": "Cards", "payload": "/cards"}]},
+        {
+            "recipient_id": str(CONVERSATION),
+            "text": "Pick one",
+            "buttons": [{"title": "Cards", "payload": "/cards"}],
+        },
     ]
     turn = get_gateway().send_message(CONVERSATION, "hi")
-    assert fake_rasa.requests == [("POST", "/webhooks/rest/webhook", {"sender": str(CONVERSATION), "message": "hi"})]
+    assert fake_rasa.requests == [
+        ("POST", "/webhooks/rest/webhook", {"sender": str(CONVERSATION), "message": "hi"})
+    ]
     assert turn.replies == [
         BotReply(text="Hello! How can I help?"),
         BotReply(text="Pick one", buttons=[{"title": "Cards", "payload": "/cards"}]),
@@ -50,7 +62,11 @@ def test_fetch_tracker_and_restart(fake_rasa: Any) -> None:
     gateway = get_gateway()
     assert gateway.fetch_tracker(CONVERSATION)["slots"] == {"amount": "£250"}
     gateway.restart(CONVERSATION)
-    assert fake_rasa.requests[-1] == ("POST", f"/conversations/{CONVERSATION}/tracker/events", [{"event": "restart"}])
+    assert fake_rasa.requests[-1] == (
+        "POST",
+        f"/conversations/{CONVERSATION}/tracker/events",
+        [{"event": "restart"}],
+    )
 
 
 def test_a_token_is_sent_when_configured(settings: Any) -> None:
@@ -100,5 +116,7 @@ def test_a_reply_that_breaks_the_contract_is_bot_unavailable(body: bytes) -> Non
 
 
 def test_a_reply_without_text_or_buttons_is_not_shown() -> None:
-    gateway = gateway_with(lambda request: httpx.Response(200, json=[{"image": "https://x/y.png"}, {"text": ""}]))
+    gateway = gateway_with(
+        lambda request: httpx.Response(200, json=[{"image": "https://x/y.png"}, {"text": ""}])
+    )
     assert gateway.send_message(CONVERSATION, "hi").replies == []

@@ -21,7 +21,12 @@ def test_postgres_url() -> None:
 
 def test_postgres_url_without_password_or_port() -> None:
     config = database_from_url("postgresql://postgres@127.0.0.1/switchboard")
-    assert (config["USER"], config["PASSWORD"], config["HOST"], config["PORT"]) == ("postgres", "", "127.0.0.1", "")
+    assert (config["USER"], config["PASSWORD"], config["HOST"], config["PORT"]) == (
+        "postgres",
+        "",
+        "127.0.0.1",
+        "",
+    )
 
 
 def test_sqlite_urls_relative_to_the_data_dir_or_absolute() -> None:

@@ -14,7 +14,8 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
@@ -32,7 +33,8 @@ pytestmark = [
     pytest.mark.celery_worker,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        not django_settings.CELERY_BROKER_URL.startswith("redis://"), reason="needs CELERY_BROKER_URL=redis://…"
+        not django_settings.CELERY_BROKER_URL.startswith("redis://"),
+        reason="needs CELERY_BROKER_URL=redis://…",
     ),
 ]
 REPO = Path(__file__).resolve().parents[3]
@@ -52,7 +54,9 @@ def database_url_of_this_test_run() -> str:
 
 @pytest.fixture
 def worker(fake_rasa: Any) -> Iterator[subprocess.Popen]:
-    queue = f"test-{uuid.uuid4().hex[:8]}"  # a queue of its own: no other worker on this broker takes its tasks
+    queue = (
+        f"test-{uuid.uuid4().hex[:8]}"  # a queue of its own: no other worker on this broker takes its tasks
+    )
     before = (app.conf.task_always_eager, app.conf.task_default_queue)
     app.conf.task_always_eager, app.conf.task_default_queue = False, queue
     env = {
@@ -62,9 +66,27 @@ def worker(fake_rasa: Any) -> Iterator[subprocess.Popen]:
         "PYTHONPATH": os.pathsep.join([str(REPO / "portal"), str(REPO)]),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--pool=solo", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--loglevel=INFO", "--hostname", f"{queue}@%h"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config.celery_app",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+            "--hostname",
+            f"{queue}@%h",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     yield process
     app.conf.task_always_eager, app.conf.task_default_queue = before
@@ -75,13 +97,17 @@ def worker(fake_rasa: Any) -> Iterator[subprocess.Popen]:
         process.kill()
 
 
-def test_a_real_worker_delivers_a_customer_message_to_the_bot(worker: subprocess.Popen, fake_rasa: Any) -> None:
+def test_a_real_worker_delivers_a_customer_message_to_the_bot(
+    worker: subprocess.Popen, fake_rasa: Any
+) -> None:
     conversation = start_conversation()
     layer = get_channel_layer()
     listener = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(events.conversation_group(conversation.pk), listener)
 
-    message = services.message_post_customer(conversation_id=conversation.pk, client_id=new_client_id(), text="hi")
+    message = services.message_post_customer(
+        conversation_id=conversation.pk, client_id=new_client_id(), text="hi"
+    )
 
     deadline = time.monotonic() + 60
     while Message.objects.get(pk=message.pk).delivery == Delivery.PENDING:
@@ -90,7 +116,9 @@ def test_a_real_worker_delivers_a_customer_message_to_the_bot(worker: subprocess
         assert time.monotonic() < deadline, "the worker did not deliver the message within 60 s"
         time.sleep(0.2)
     assert Message.objects.get(pk=message.pk).delivery == Delivery.DELIVERED
-    assert list(Message.objects.filter(conversation=conversation, sender="bot").values_list("text", flat=True)) == ["echo: hi"]
+    assert list(
+        Message.objects.filter(conversation=conversation, sender="bot").values_list("text", flat=True)
+    ) == ["echo: hi"]
     assert fake_rasa.bot_inputs() == ["hi"]
 
     if django_settings.CHANNEL_LAYER_URL:  # the worker published on the shared layer

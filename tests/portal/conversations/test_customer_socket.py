@@ -74,7 +74,9 @@ async def test_connect_sends_the_snapshot_of_the_conversation() -> None:
         "",
         "not-a-token",
         signing.dumps({"conversation": str(uuid.uuid4())}, salt="another.salt"),
-        signing.dumps({"conversation": str(uuid.uuid4())}, salt=SESSION_SALT, key="not-our-secret-key-0123456789abcdef"),
+        signing.dumps(
+            {"conversation": str(uuid.uuid4())}, salt=SESSION_SALT, key="not-our-secret-key-0123456789abcdef"
+        ),
         signing.dumps({"conversation": "not-a-uuid"}, salt=SESSION_SALT),
     ],
 )
@@ -96,8 +98,12 @@ async def test_a_token_cannot_be_edited_to_name_another_conversation() -> None:
     mine = await database_sync_to_async(new_session)()
     theirs = await database_sync_to_async(new_session)()
     forged = mine["token"].replace(
-        signing.b64_encode(json.dumps({"conversation": mine["conversation_id"]}, separators=(",", ":")).encode()).decode(),
-        signing.b64_encode(json.dumps({"conversation": theirs["conversation_id"]}, separators=(",", ":")).encode()).decode(),
+        signing.b64_encode(
+            json.dumps({"conversation": mine["conversation_id"]}, separators=(",", ":")).encode()
+        ).decode(),
+        signing.b64_encode(
+            json.dumps({"conversation": theirs["conversation_id"]}, separators=(",", ":")).encode()
+        ).decode(),
     )
     assert forged != mine["token"]
     await assert_refused(forged, CLOSE_BAD_TOKEN)
@@ -120,7 +126,9 @@ async def test_a_message_is_acked_and_the_bot_answers(fake_rasa: Any) -> None:
     session = await database_sync_to_async(new_session)()
     customer, _ = await open_session(session)
     await customer.send_json_to({"type": "message.send", "client_id": "c1", "text": "hi"})
-    frames = await receive_all(customer, is_message("bot", "echo: hi"), is_type("message.ack", client_id="c1"))
+    frames = await receive_all(
+        customer, is_message("bot", "echo: hi"), is_type("message.ack", client_id="c1")
+    )
     ack = next(f for f in frames if f["type"] == "message.ack")
     assert ack["message"]["text"] == "hi" and ack["message"]["sender"] == "customer"
     assert not any(is_message("customer")(f) for f in frames)  # the writer gets its ack, not an echo

@@ -18,13 +18,19 @@ pytestmark = pytest.mark.django_db(transaction=True)  # tasks are queued on comm
 
 
 def say(conversation: Any, text: str, **kwargs: Any) -> Message:
-    message = services.message_post_customer(conversation_id=conversation.pk, client_id=new_client_id(), text=text, **kwargs)
+    message = services.message_post_customer(
+        conversation_id=conversation.pk, client_id=new_client_id(), text=text, **kwargs
+    )
     message.refresh_from_db()
     return message
 
 
 def transcript(conversation: Any) -> list[tuple[str, str]]:
-    return list(Message.objects.filter(conversation=conversation).order_by("created_at", "id").values_list("sender", "text"))
+    return list(
+        Message.objects.filter(conversation=conversation)
+        .order_by("created_at", "id")
+        .values_list("sender", "text")
+    )
 
 
 def test_a_customer_message_reaches_the_bot_and_its_answer_is_stored(fake_rasa: Any) -> None:
@@ -89,7 +95,9 @@ def test_the_bot_is_silent_while_a_person_has_the_conversation(fake_rasa: Any, a
 
 def test_a_message_the_bot_had_not_reached_when_a_person_took_over_is_skipped(fake_rasa: Any) -> None:
     conversation = start_conversation()
-    message = Message.objects.create(conversation=conversation, sender="customer", text="hi", delivery=Delivery.PENDING)
+    message = Message.objects.create(
+        conversation=conversation, sender="customer", text="hi", delivery=Delivery.PENDING
+    )
     queue_conversation(conversation)
     tasks.deliver_to_bot(message.pk)
     message.refresh_from_db()
@@ -119,8 +127,12 @@ def test_a_failing_bot_is_tried_again_before_failing_open(fake_rasa: Any, settin
 def test_the_sweep_hands_off_messages_left_undelivered(fake_rasa: Any, settings: Any) -> None:
     conversation = start_conversation()
     # As if the worker died with the task: stored, pending, never answered.
-    stale = Message.objects.create(conversation=conversation, sender="customer", text="hello?", delivery=Delivery.PENDING)
-    Message.objects.filter(pk=stale.pk).update(created_at=stale.created_at - timedelta(seconds=settings.BOT_DELIVERY_DEADLINE_SECONDS + 1))
+    stale = Message.objects.create(
+        conversation=conversation, sender="customer", text="hello?", delivery=Delivery.PENDING
+    )
+    Message.objects.filter(pk=stale.pk).update(
+        created_at=stale.created_at - timedelta(seconds=settings.BOT_DELIVERY_DEADLINE_SECONDS + 1)
+    )
     fresh = start_conversation()
     Message.objects.create(conversation=fresh, sender="customer", text="just now", delivery=Delivery.PENDING)
 

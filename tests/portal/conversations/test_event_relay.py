@@ -25,7 +25,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def post_to_relay(body: bytes) -> dict[str, Any]:
     communicator = HttpCommunicator(
-        application, "POST", events.RELAY_PATH, body=body, headers=[(b"host", b"localhost"), (b"content-type", b"text/plain")]
+        application,
+        "POST",
+        events.RELAY_PATH,
+        body=body,
+        headers=[(b"host", b"localhost"), (b"content-type", b"text/plain")],
     )
     return await communicator.get_response(timeout=5)
 
@@ -44,7 +48,9 @@ def as_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         events,
         "relay_client",
-        lambda: httpx.Client(transport=httpx.MockTransport(forward_to_portal), base_url=events.settings.SWITCHBOARD_PORTAL_URL),
+        lambda: httpx.Client(
+            transport=httpx.MockTransport(forward_to_portal), base_url=events.settings.SWITCHBOARD_PORTAL_URL
+        ),
     )
 
 
@@ -56,16 +62,22 @@ def test_a_worker_uses_the_relay_only_when_its_layer_is_in_memory(monkeypatch: p
     assert events._publish_through_relay == isinstance(get_channel_layer(), InMemoryChannelLayer)
 
 
-async def test_a_priority_raised_by_a_worker_reaches_an_agent_socket(as_a_worker: Any, alex: Any, settings: Any) -> None:
+async def test_a_priority_raised_by_a_worker_reaches_an_agent_socket(
+    as_a_worker: Any, alex: Any, settings: Any
+) -> None:
     settings.HANDOFF_PRIORITY_RAISE_AFTER_SECONDS = 60
 
     def a_handoff_waiting_too_long() -> Handoff:
         handoff = queue_conversation(start_conversation(), priority="high")
-        Handoff.objects.filter(pk=handoff.pk).update(priority_changed_at=timezone.now() - timedelta(minutes=5))
+        Handoff.objects.filter(pk=handoff.pk).update(
+            priority_changed_at=timezone.now() - timedelta(minutes=5)
+        )
         return handoff
 
     handoff = await database_sync_to_async(a_handoff_waiting_too_long)()
-    agent = WebsocketCommunicator(application, "/ws/agent/", headers=await database_sync_to_async(socket_headers)(alex))
+    agent = WebsocketCommunicator(
+        application, "/ws/agent/", headers=await database_sync_to_async(socket_headers)(alex)
+    )
     assert (await agent.connect())[0]
     assert (await agent.receive_json_from())["type"] == "inbox.snapshot"
 
@@ -87,10 +99,16 @@ async def test_the_relay_refuses_an_unsigned_forged_or_stale_envelope(settings: 
 async def test_the_relay_sends_only_to_the_portals_groups() -> None:
     envelope = events.sign_relay_envelope("somebody.elses.group", {"type": "x"})
     assert (await post_to_relay(envelope.encode()))["status"] == 400
-    assert (await post_to_relay(events.sign_relay_envelope("agents", {"type": "handoff.changed", "handoff": {}}).encode()))["status"] == 204
+    assert (
+        await post_to_relay(
+            events.sign_relay_envelope("agents", {"type": "handoff.changed", "handoff": {}}).encode()
+        )
+    )["status"] == 204
 
 
-def test_a_relay_that_cannot_be_reached_is_logged_not_raised(settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
+def test_a_relay_that_cannot_be_reached_is_logged_not_raised(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
     monkeypatch.setattr(events, "_publish_through_relay", True)
     settings.SWITCHBOARD_PORTAL_URL = "http://127.0.0.1:9"  # discard port: nothing listens
     events._send("agents", {"type": "handoff.changed", "handoff": {}})

@@ -7,8 +7,14 @@ import pytest
 from conversations import frames
 
 MESSAGE = {
-    "id": 1, "conversation_id": "c", "sender": "bot", "text": "hi", "buttons": [{"title": "Yes", "payload": "/affirm"}],
-    "agent": None, "client_id": None, "created_at": "2026-11-22T09:15:02+00:00",
+    "id": 1,
+    "conversation_id": "c",
+    "sender": "bot",
+    "text": "hi",
+    "buttons": [{"title": "Yes", "payload": "/affirm"}],
+    "agent": None,
+    "client_id": None,
+    "created_at": "2026-11-22T09:15:02+00:00",
 }
 
 
@@ -21,7 +27,11 @@ def test_a_well_formed_frame_passes() -> None:
     [
         {"type": "message.new", "conversation_id": "c"},  # a field missing
         {"type": "message.new", "conversation_id": "c", "message": MESSAGE, "extra": 1},  # a field too many
-        {"type": "message.new", "conversation_id": "c", "message": {**MESSAGE, "sender": "robot"}},  # not in the Literal
+        {
+            "type": "message.new",
+            "conversation_id": "c",
+            "message": {**MESSAGE, "sender": "robot"},
+        },  # not in the Literal
         {"type": "message.new", "conversation_id": "c", "message": {**MESSAGE, "id": "1"}},  # wrong type
         {"type": "message.new", "conversation_id": "c", "message": {**MESSAGE, "buttons": [{"title": "x"}]}},
         {"type": "inbox.snapshot", "handoffs": []},  # an agent frame on the customer socket

@@ -132,4 +132,7 @@ def test_a_conversation_handed_back_can_be_queued_again(alex: Any) -> None:
     transitions.conversation_hand_back(conversation_id=conversation.pk, agent=alex)
     queue_conversation(conversation, reason="frustration")
     assert Handoff.objects.filter(conversation=conversation).count() == 2
-    assert Handoff.objects.filter(conversation=conversation, closed_at__isnull=True).get().reason == "frustration"
+    assert (
+        Handoff.objects.filter(conversation=conversation, closed_at__isnull=True).get().reason
+        == "frustration"
+    )

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from contracts.handoff import HandoffReason, HandoffRequest, Priority
 from handoff.context import CONTEXT_PACKET_VERSION, ContextPacket, Entity, IntentScore, build_context_packet
 
 FRAUD = "there's a payment of £250 on my card ending 4242 I never made, I want to talk to someone"
-AT = datetime(2026, 11, 22, 9, 16, 40, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 22, 9, 16, 40, tzinfo=UTC)
 TRACKER = {
     "sender_id": "7d1c",
-    "slots": {"amount": "£250", "card_last_four": "4242", "requested_slot": None, "account_type": None, "topics": []},
+    "slots": {
+        "amount": "£250",
+        "card_last_four": "4242",
+        "requested_slot": None,
+        "account_type": None,
+        "topics": [],
+    },
     "latest_message": {"intent": {"name": "stale", "confidence": 0.1}},
     "events": [
         {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet", "confidence": 0.99}}},
@@ -28,19 +34,32 @@ TRACKER = {
                 ],
                 "entities": [
                     {"entity": "amount", "value": "£250", "start": 20, "end": 24, "extractor": "EntityRuler"},
-                    {"entity": "card_last_four", "value": "4242", "start": 46, "end": 50, "extractor": "RegexEntityExtractor"},
+                    {
+                        "entity": "card_last_four",
+                        "value": "4242",
+                        "start": 46,
+                        "end": 50,
+                        "extractor": "RegexEntityExtractor",
+                    },
                 ],
             },
         },
         {"event": "action", "name": "action_handoff"},
     ],
 }
-REQUEST = HandoffRequest(reason=HandoffReason.SENSITIVE_TOPIC, priority=Priority.URGENT, topic="report_fraud", note="card blocked: no")
+REQUEST = HandoffRequest(
+    reason=HandoffReason.SENSITIVE_TOPIC,
+    priority=Priority.URGENT,
+    topic="report_fraud",
+    note="card blocked: no",
+)
 TRANSCRIPT = [("customer", "hi", AT), ("bot", "Hello!", AT), ("customer", FRAUD, AT)]
 
 
 def build(tracker: dict | None) -> ContextPacket:
-    return build_context_packet(conversation_id="7d1c", request=REQUEST, transcript=TRANSCRIPT, tracker=tracker, queued_at=AT)
+    return build_context_packet(
+        conversation_id="7d1c", request=REQUEST, transcript=TRANSCRIPT, tracker=tracker, queued_at=AT
+    )
 
 
 def test_the_packet_reads_the_latest_user_message_and_the_non_empty_slots() -> None:
@@ -49,7 +68,10 @@ def test_the_packet_reads_the_latest_user_message_and_the_non_empty_slots() -> N
     assert (packet.reason.code, packet.reason.label) == ("sensitive_topic", "Sensitive topic")
     assert (packet.priority, packet.topic, packet.note) == ("urgent", "report_fraud", "card blocked: no")
     assert packet.intent == IntentScore("report_fraud", 0.9312)
-    assert packet.intent_ranking == [IntentScore("report_fraud", 0.9312), IntentScore("dispute_transaction", 0.0411)]
+    assert packet.intent_ranking == [
+        IntentScore("report_fraud", 0.9312),
+        IntentScore("dispute_transaction", 0.0411),
+    ]
     assert packet.entities == [
         Entity("amount", "£250", 20, 24, "EntityRuler"),
         Entity("card_last_four", "4242", 46, 50, "RegexEntityExtractor"),
@@ -66,7 +88,9 @@ def test_without_the_bot_the_packet_has_the_transcript_and_empty_intent_fields()
 
 
 def test_a_tracker_with_no_user_event_falls_back_to_latest_message() -> None:
-    packet = build({"slots": {}, "events": [], "latest_message": {"intent": {"name": "greet", "confidence": 1.0}}})
+    packet = build(
+        {"slots": {}, "events": [], "latest_message": {"intent": {"name": "greet", "confidence": 1.0}}}
+    )
     assert packet.intent == IntentScore("greet", 1.0)
 
 
@@ -77,7 +101,17 @@ def test_the_packet_survives_json_and_back() -> None:
 
 def test_the_documented_fields_are_exactly_the_packets() -> None:
     documented = {
-        "version", "conversation_id", "reason", "priority", "topic", "note", "intent", "intent_ranking",
-        "entities", "slots", "transcript", "queued_at",
+        "version",
+        "conversation_id",
+        "reason",
+        "priority",
+        "topic",
+        "note",
+        "intent",
+        "intent_ranking",
+        "entities",
+        "slots",
+        "transcript",
+        "queued_at",
     }
     assert set(build(TRACKER).to_dict()) == documented

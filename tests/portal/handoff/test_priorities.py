@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 def waited(handoff: Handoff, seconds: int) -> None:
-    Handoff.objects.filter(pk=handoff.pk).update(priority_changed_at=timezone.now() - timedelta(seconds=seconds))
+    Handoff.objects.filter(pk=handoff.pk).update(
+        priority_changed_at=timezone.now() - timedelta(seconds=seconds)
+    )
 
 
 def test_a_handoff_waiting_too_long_is_raised_once_per_interval(
@@ -36,7 +38,9 @@ def test_a_handoff_waiting_too_long_is_raised_once_per_interval(
     old.refresh_from_db()
     new.refresh_from_db()
     assert (old.priority, new.priority) == ("high", "normal")
-    assert [(g, e["type"], e["handoff"]["priority"]) for g, e in sent] == [("agents", "handoff.changed", "high")]
+    assert [(g, e["type"], e["handoff"]["priority"]) for g, e in sent] == [
+        ("agents", "handoff.changed", "high")
+    ]
     assert raise_waiting_priorities() == 0  # the interval starts again at the new priority
 
 

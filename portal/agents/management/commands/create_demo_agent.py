@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--username", required=True)
         parser.add_argument("--password", required=True)
-        parser.add_argument("--display-name", default="", help="the name customers see (default: the username, capitalised)")
+        parser.add_argument(
+            "--display-name", default="", help="the name customers see (default: the username, capitalised)"
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, username: str, password: str, display_name: str, **options: Any) -> None:
@@ -30,5 +32,7 @@ class Command(BaseCommand):
         user.is_active = True
         user.save()
         user.groups.add(Group.objects.get_or_create(name=AGENTS_GROUP)[0])
-        AgentProfile.objects.update_or_create(user=user, defaults={"display_name": display_name or username.capitalize()})
+        AgentProfile.objects.update_or_create(
+            user=user, defaults={"display_name": display_name or username.capitalize()}
+        )
         self.stdout.write(f"{'created' if created else 'updated'} agent {username}")
