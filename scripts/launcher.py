@@ -21,7 +21,7 @@ import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence, TextIO
+from typing import Callable, Mapping, Optional, Sequence, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTAL_PYTHON_BIN = ROOT / ".venv" / "bin"
@@ -169,7 +169,7 @@ class StackConfig:
 
     model_path: Path
     data_dir: Path
-    env: dict[str, str]
+    env: dict[str, str | None]  # None unsets an inherited variable (back to the embedded default)
     portal_port: int = 8000
     rasa_port: int = 5005
     actions_port: int = 5055
@@ -192,9 +192,14 @@ def python_path(*folders: Path) -> str:
     return os.pathsep.join(str(f) for f in folders)
 
 
+def with_overrides(base: Mapping[str, str], overrides: Mapping[str, str | None]) -> dict[str, str]:
+    env = {**base, **overrides}
+    return {k: v for k, v in env.items() if v is not None}
+
+
 def bot_env(config: StackConfig) -> dict[str, str]:
     """Rasa and the action server: cwd bot/; the repo root on the path so `contracts` imports."""
-    return {**os.environ, **config.env,
+    return {**with_overrides(os.environ, config.env),
             "PYTHONPATH": python_path(ROOT / "bot", ROOT),
             "ACTION_SERVER_URL": f"{config.actions_url}/webhook",
             "RASA_TELEMETRY_ENABLED": "false",
@@ -204,11 +209,9 @@ def bot_env(config: StackConfig) -> dict[str, str]:
 
 def portal_env(config: StackConfig) -> dict[str, str]:
     """The portal and Celery: portal/ and the repo root on the path, settings from the environment."""
-    return {**os.environ,
-            "RASA_URL": config.rasa_url,
-            "SWITCHBOARD_PORTAL_URL": config.portal_url,
-            "SWITCHBOARD_DATA_DIR": str(config.data_dir),
-            **config.env,
+    stack = {"RASA_URL": config.rasa_url, "SWITCHBOARD_PORTAL_URL": config.portal_url,
+             "SWITCHBOARD_DATA_DIR": str(config.data_dir)}
+    return {**with_overrides({**os.environ, **stack}, config.env),
             "PYTHONPATH": python_path(ROOT / "portal", ROOT),
             "PYTHONUNBUFFERED": "1"}
 

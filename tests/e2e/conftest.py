@@ -80,7 +80,7 @@ def e2e_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def stack_env(database_url: str) -> dict[str, str]:
+def stack_env(database_url: str) -> dict[str, str | None]:
     env = {"DATABASE_URL": database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
            "DJANGO_DEBUG": "false", "SWITCHBOARD_LOG_LEVEL": "INFO",
            # Fail open fast when the bot is stopped; the bot answers well within this when it is up.
@@ -91,7 +91,7 @@ def stack_env(database_url: str) -> dict[str, str]:
             env[name] = redis_url_with_db(url, db)
             flush_redis(env[name])
         else:
-            env[name] = ""  # the embedded default: in-memory layer + relay, filesystem broker
+            env[name] = None  # the embedded default: in-memory layer + relay, filesystem broker
     return env
 
 
