@@ -144,3 +144,32 @@ def test_a_claim_by_another_agent_leaves_this_queue_live(portal: Portal, agent: 
 
     expect(queue_item(agent, "queue-list", conversation_id)).to_have_count(0)
     expect(queue_item(agent, "mine-list", conversation_id)).to_have_count(0)
+
+
+def test_an_agent_whose_socket_dropped_resyncs_the_inbox_on_reconnect(portal: Portal, new_context):
+    """A handoff queued while the agent's socket is down appears after the reconnect, from the inbox snapshot."""
+    page = new_context().new_page()
+    portal_down = {"value": False}
+    sockets = []
+
+    def route(ws) -> None:
+        if portal_down["value"]:
+            ws.close(code=1012, reason="portal restarting")
+            return
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket("**/ws/agent/", route)
+    log_in(page, portal, "alex")
+
+    portal_down["value"] = True
+    sockets[-1].close(code=1012, reason="portal restarting")
+    expect(page.get_by_test_id("connection-status")).to_have_attribute("data-state", "offline")
+    conversation_id = portal.start_conversation()
+    portal.queue_conversation(conversation_id)  # no socket of this agent hears of it
+    expect(queue_item(page, "queue-list", conversation_id)).to_have_count(0)
+
+    portal_down["value"] = False
+    expect(page.get_by_test_id("connection-status")).to_have_attribute("data-state", "online", timeout=15_000)
+    expect(queue_item(page, "queue-list", conversation_id)).to_be_visible()
+    assert len(sockets) >= 2

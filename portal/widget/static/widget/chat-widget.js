@@ -259,7 +259,8 @@
     ready.then(function (session) {
       self.openSocket(session.token);
     }).catch(function () {
-      self.notice("We couldn't reach our chat service. Retrying…", "error");
+      // Said once per outage, not on every retry.
+      if (self.attempt === 0) self.notice("We couldn't reach our chat service. Retrying…", "error");
       self.scheduleReconnect();
     });
   };
