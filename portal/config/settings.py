@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -129,6 +130,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # IMMEDIATE: a transaction takes the write lock when it starts, so select_for_update's promise (two agents
     # cannot both claim) holds on SQLite too.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # Tests use a file too, not Django's shared in-memory database, whose locks fail at once instead of waiting
+    # (so concurrent claims could not be tested) and which no worker process can reach. One per test process.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"switchboard-test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CHANNEL_LAYER_URL = os.environ.get("CHANNEL_LAYER_URL", "")

@@ -1,6 +1,6 @@
 """A real `celery worker` process takes a customer message from a Redis broker to the bot stand-in and stores the
-bot's answer (and, on a Redis channel layer, publishes it). Runs only with a Redis broker and a database that
-another process can reach (PostgreSQL or an SQLite file), e.g.:
+bot's answer (and, on a Redis channel layer, publishes it). Runs only with a Redis broker (the tests' SQLite
+database is a file the worker can open too), e.g.:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/switchboard CHANNEL_LAYER_URL=redis://127.0.0.1:6379/1 \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/2 .venv/bin/pytest tests/portal -m celery_worker

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 from portal_support import make_agent, queue_conversation, start_conversation
 
 from conversations import transitions
@@ -136,3 +138,31 @@ def test_a_conversation_handed_back_can_be_queued_again(alex: Any) -> None:
         Handoff.objects.filter(conversation=conversation, closed_at__isnull=True).get().reason
         == "frustration"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_claiming_at_once_one_wins(alex: Any) -> None:
+    sam = make_agent("sam", "Sam")
+    conversation = conversation_in(S.QUEUED, alex)
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def claim(agent: Any) -> None:
+        barrier.wait()
+        try:
+            transitions.conversation_claim(conversation_id=conversation.pk, agent=agent)
+            outcomes[agent.username] = "won"
+        except transitions.IllegalTransition:
+            outcomes[agent.username] = "lost"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(agent,)) for agent in (alex, sam)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == ["lost", "won"]
+    winner = next(name for name, outcome in outcomes.items() if outcome == "won")
+    assert Handoff.objects.get(conversation=conversation).claimed_by.username == winner
+    assert Message.objects.filter(conversation=conversation, sender=Sender.SYSTEM).count() == 1
