@@ -179,8 +179,15 @@ RASA_TIMEOUT_SECONDS = _env_float("RASA_TIMEOUT_SECONDS", 10.0)  # read timeout:
 RASA_CONNECT_TIMEOUT_SECONDS = _env_float("RASA_CONNECT_TIMEOUT_SECONDS", 3.0)
 # Tries of one customer message before the conversation fails open to a person; backoff doubles from 0.5 s.
 BOT_DELIVERY_ATTEMPTS = _env_int("SWITCHBOARD_BOT_DELIVERY_ATTEMPTS", 2)
-# A customer message still undelivered this long after it was stored is handed to a person (beat sweep).
-BOT_DELIVERY_DEADLINE_SECONDS = _env_int("SWITCHBOARD_BOT_DELIVERY_DEADLINE_SECONDS", 60)
+# The longest one delivery can take with the bot at its slowest: every try, the pauses, then the tracker.
+BOT_DELIVERY_BUDGET_SECONDS = (BOT_DELIVERY_ATTEMPTS + 1) * (RASA_CONNECT_TIMEOUT_SECONDS + RASA_TIMEOUT_SECONDS) + sum(
+    0.5 * 2**n for n in range(BOT_DELIVERY_ATTEMPTS - 1)
+)
+# A customer message still undelivered this long after it was stored is handed to a person (beat sweep); past
+# the budget, so a delivery still in progress is not swept from under its task.
+BOT_DELIVERY_DEADLINE_SECONDS = _env_int(
+    "SWITCHBOARD_BOT_DELIVERY_DEADLINE_SECONDS", int(max(60, BOT_DELIVERY_BUDGET_SECONDS + 30))
+)
 
 # --- sockets, sessions, handoffs ----------------------------------------------------------------------------
 SWITCHBOARD_MAX_FRAME_BYTES = _env_int("SWITCHBOARD_MAX_FRAME_BYTES", 16384)

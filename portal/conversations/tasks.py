@@ -6,6 +6,7 @@ import logging
 import time
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
@@ -18,7 +19,11 @@ from conversations.models import ConversationStatus, Delivery, Message, Sender
 logger = logging.getLogger(__name__)
 
 
-@app.task(acks_late=True)
+@app.task(
+    acks_late=True,
+    soft_time_limit=settings.BOT_DELIVERY_BUDGET_SECONDS + 10,
+    time_limit=settings.BOT_DELIVERY_BUDGET_SECONDS + 30,
+)
 def deliver_to_bot(message_id: int) -> None:
     """Send a customer message to the bot and record its answer; fail open to a person if the bot cannot answer.
 
@@ -38,6 +43,9 @@ def deliver_to_bot(message_id: int) -> None:
         tracker = _tracker_or_none(gateway, message) if turn.handoff else None
     except BotUnavailable as exc:
         delivery.fail_open(message_id=message_id, detail=str(exc))
+        return
+    except SoftTimeLimitExceeded:
+        delivery.fail_open(message_id=message_id, detail="the bot took too long to answer")
         return
     finally:
         gateway.close()
