@@ -204,13 +204,14 @@ EVENT_RELAY_MAX_AGE_SECONDS = 60
 CELERY_DIR = DATA_DIR / "celery"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (CELERY_DIR / _folder).mkdir(parents=True, exist_ok=True)
     # One folder both ways: the producer (portal) writes where the consumer (worker) reads.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_DIR / "queue"),
         "data_folder_out": str(CELERY_DIR / "queue"),
         "processed_folder": str(CELERY_DIR / "processed"),
+        "control_folder": str(CELERY_DIR / "control"),  # else kombu writes ./control in the working directory
         "store_processed": False,
         "polling_interval": 0.2,  # seconds a worker waits between looks at the folder: the customer waits too
     }
