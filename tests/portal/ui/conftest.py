@@ -9,7 +9,6 @@ defaults does; so what the browsers see arrives live over the real WebSockets.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import secrets
@@ -30,8 +29,8 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run",
 ]
 AGENT_PASSWORD = secrets.token_urlsafe(12)
-# Settings the machine's environment may hold that would take the portal off its embedded defaults.
-NOT_INHERITED = ("DATABASE_URL", "CHANNEL_LAYER_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER")
+# Settings the machine's environment may hold that would take the portal off its embedded defaults (None unsets).
+NOT_INHERITED = {"CHANNEL_LAYER_URL": None, "CELERY_BROKER_URL": None, "CELERY_TASK_ALWAYS_EAGER": None}
 SCREENSHOTS = Path(os.environ.get("SWITCHBOARD_UI_SCREENSHOTS", "")) if os.environ.get("SWITCHBOARD_UI_SCREENSHOTS") else None
 
 # A context packet like the one the fraud story of issue 2 produces (reason, intents, entities, slots).
@@ -126,21 +125,17 @@ class Portal:
         """)
 
 
-def portal_env(config: launcher.StackConfig) -> dict[str, str]:
-    env = {k: v for k, v in launcher.portal_env(config).items() if k not in NOT_INHERITED}
-    return env | {"DATABASE_URL": f"sqlite:///{config.data_dir / 'ui.sqlite3'}"}
-
-
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     data_dir = tmp_path_factory.mktemp("ui-portal")
     config = launcher.StackConfig(
         model_path=data_dir / "no-model",  # no Rasa here; RASA_URL points at a port nobody listens on
         data_dir=data_dir,
-        env={"DJANGO_SECRET_KEY": secrets.token_urlsafe(40), "DJANGO_DEBUG": "false"},
+        env={"DJANGO_SECRET_KEY": secrets.token_urlsafe(40), "DJANGO_DEBUG": "false",
+             "DATABASE_URL": f"sqlite:///{data_dir / 'ui.sqlite3'}", **NOT_INHERITED},
         portal_port=launcher.free_port(), rasa_port=launcher.free_port(),
     )
-    env = portal_env(config)
+    env = launcher.portal_env(config)
     migrated = subprocess.run([str(launcher.PORTAL_PYTHON_BIN / "python"), str(launcher.ROOT / "manage.py"),
                                "migrate", "--noinput", "-v", "0"], cwd=launcher.ROOT, env=env,
                               capture_output=True, text=True)
@@ -148,7 +143,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     supervisor = launcher.Supervisor(data_dir / "log")
     running = Portal(config, env)
     try:
-        supervisor.start(dataclasses.replace(launcher.portal_service(config), env=env))
+        supervisor.start(launcher.portal_service(config))
         supervisor.wait_ready()
         running.create_agent("alex", "Alex")
         running.create_agent("sam", "Sam")

@@ -101,8 +101,11 @@
   }
 
   function waitingText(since) {
-    if (!since) return "—";
-    var seconds = Math.max(0, Math.floor((Date.now() - new Date(since).getTime()) / 1000));
+    return since ? durationText((Date.now() - new Date(since).getTime()) / 1000) : "—";
+  }
+
+  function durationText(totalSeconds) {
+    var seconds = Math.max(0, Math.floor(totalSeconds));
     var hours = Math.floor(seconds / 3600);
     var minutes = Math.floor((seconds % 3600) / 60);
     var rest = seconds % 60;
@@ -433,8 +436,7 @@
     var until = handoff.claimed_at || handoff.closed_at || null;
     if (!since) return "—";
     if (!until) return waitingText(since);
-    var seconds = Math.max(0, (new Date(until) - new Date(since)) / 1000);
-    return waitingText(new Date(Date.now() - seconds * 1000).toISOString());
+    return durationText((new Date(until) - new Date(since)) / 1000);
   }
 
   function renderRanking(ranking) {
