@@ -100,7 +100,8 @@ def ensure_venv(link: Path, python: str, key: str, install) -> Path:
 
 def ensure_portal_env() -> Path:
     requirements = portal_requirements()
-    key = "portal-" + digest(ROOT / "pyproject.toml", extra=sys.version)
+    # Keyed on the requirement list itself, so editing pytest or ruff settings in pyproject.toml rebuilds nothing.
+    key = "portal-" + digest(extra=sys.version + "\n".join(requirements))
     return ensure_venv(ROOT / ".venv", sys.executable, key, lambda pip: run(pip + requirements))
 
 

@@ -19,13 +19,6 @@ import pytest
 from portal_support import make_agent
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "celery_worker: starts a real `celery worker` process (needs a Redis broker and a database it can reach)",
-    )
-
-
 # --- a Rasa server stand-in ---------------------------------------------------------------------------------
 
 
