@@ -101,3 +101,16 @@ def test_the_composer_holds_at_most_2000_characters(customer: Page):
     customer.get_by_test_id("chat-input").fill("x" * 2500)
     assert len(customer.get_by_test_id("chat-input").input_value()) == 2000
     expect(customer.get_by_test_id("chat-counter")).to_have_text("2000 / 2000")
+
+
+def test_a_stored_token_the_portal_refuses_is_replaced_by_a_new_session(portal: Portal, new_context):
+    page = new_context().new_page()
+    page.goto(portal.url + "/")
+    page.evaluate("""localStorage.setItem('switchboard.widget.session',
+                     JSON.stringify({conversation_id: 'forged', token: 'forged-token', open: true}))""")
+    page.reload()
+
+    expect(page.get_by_test_id("chat-panel")).to_have_attribute("data-connection", "online")
+    assert conversation_id_of(page) != "forged"
+    send_as_customer(page, "hello again")
+    expect(customer_messages(page)).to_have_attribute("data-state", "sent")

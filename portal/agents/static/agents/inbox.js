@@ -167,8 +167,6 @@
     var ws = new WebSocket(scheme + window.location.host + root.dataset.socketPath);
     socket = ws;
     ws.addEventListener("open", function () {
-      attempt = 0;
-      setConnection("online", "Live");
       pingTimer = setInterval(function () { sendFrame({ type: "ping" }); }, PING_MS);
       // The inbox snapshot comes by itself; the open conversation we ask for again.
       if (state.selectedId) sendFrame({ type: "conversation.open", conversation_id: state.selectedId });
@@ -222,6 +220,9 @@
   // ---- inbox lists ---------------------------------------------------------------------------------
 
   function onInboxSnapshot(handoffs) {
+    // The portal accepts a socket before it checks the login: only the snapshot says we are really in.
+    attempt = 0;
+    setConnection("online", "Live");
     state.handoffs = {};
     handoffs.forEach(function (handoff) {
       if (isVisible(handoff)) state.handoffs[handoff.conversation_id] = handoff;

@@ -271,8 +271,6 @@
     var socket = new WebSocket(wsUrl);
     this.socket = socket;
     socket.addEventListener("open", function () {
-      self.attempt = 0;
-      self.setConnection("online");
       self.pingTimer = setInterval(function () { self.sendFrame({ type: "ping" }); }, PING_MS);
     });
     socket.addEventListener("message", function (event) {
@@ -285,14 +283,14 @@
       if (self.socket !== socket) return; // replaced on purpose (a new chat)
       self.socket = null;
       if (event.code === CLOSE_BAD_TOKEN || event.code === CLOSE_UNKNOWN_CONVERSATION) {
-        // The stored conversation is gone or the token expired: start afresh rather than retry forever.
+        // The stored conversation is gone or the token expired: start afresh (what is pending goes along).
         forgetSession();
         self.session = null;
         self.clearLog();
-        self.connect();
-        return;
+        self.setConnection("connecting");
+      } else {
+        self.setConnection("offline");
       }
-      self.setConnection("offline");
       self.scheduleReconnect();
     });
   };
@@ -328,6 +326,9 @@
 
   ChatWidget.prototype.onSnapshot = function (frame) {
     var self = this;
+    // The portal accepts a socket before it checks the token: only the snapshot says we are really in.
+    this.attempt = 0;
+    this.setConnection("online");
     var unacked = this.pending;
     this.pending = {};
     this.clearLog();
