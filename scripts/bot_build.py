@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from scripts import launcher
 from scripts.envs import CACHE, ROOT, build_lock, digest, ensure_bot_env, run
 
 BOT = ROOT / "bot"
@@ -21,9 +22,7 @@ REQUIREMENTS = [BOT / "requirements.txt", BOT / "requirements-nodeps.txt"]
 
 
 def bot_process_env() -> dict[str, str]:
-    """Bot commands run with cwd bot/, with bot/ (custom components) and the root (`contracts`) importable."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(BOT), str(ROOT)]),
-            "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return launcher.bot_base_env(os.environ)
 
 
 def existing(*paths: Path) -> list[Path]:

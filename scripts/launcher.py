@@ -134,25 +134,26 @@ class Supervisor:
         return "".join(list(self.running[name].tail)[-lines:])
 
     def stop(self, name: str) -> None:
-        """SIGTERM the service (it shuts its own children down), then SIGKILL whatever is left of its group."""
-        running = self.running.pop(name, None)
-        if running is None:
-            return
-        if running.process.poll() is None:
-            running.process.terminate()
+        self.stop_all([name])
+
+    def stop_all(self, names: Optional[Sequence[str]] = None) -> None:
+        """SIGTERM the services (each shuts its own children down), all at once, latest started first;
+        after the grace time, SIGKILL whatever is left of their process groups."""
+        stopping = [self.running.pop(n) for n in reversed(names or list(self.running)) if n in self.running]
+        for running in stopping:
+            if running.process.poll() is None:
+                running.process.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for running in stopping:
             try:
-                running.process.wait(timeout=STOP_GRACE_SECONDS)
+                running.process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-        try:
-            os.killpg(running.process.pid, signal.SIGKILL)  # start_new_session: pid is the group's id
-        except ProcessLookupError:
-            pass
-        running.process.wait()
-
-    def stop_all(self) -> None:
-        for name in reversed(list(self.running)):
-            self.stop(name)
+            try:
+                os.killpg(running.process.pid, signal.SIGKILL)  # start_new_session: pid is the group's id
+            except ProcessLookupError:
+                pass
+            running.process.wait()
 
     def __enter__(self) -> "Supervisor":
         return self
@@ -197,14 +198,22 @@ def with_overrides(base: Mapping[str, str], overrides: Mapping[str, str | None])
     return {k: v for k, v in env.items() if v is not None}
 
 
-def bot_env(config: StackConfig) -> dict[str, str]:
-    """Rasa and the action server: cwd bot/; the repo root on the path so `contracts` imports."""
-    return {**with_overrides(os.environ, config.env),
+def bot_base_env(base: Mapping[str, str]) -> dict[str, str]:
+    """Every bot command (train, run, test): cwd bot/, with bot/ (custom components, channels, actions)
+    and the repo root (`contracts`) importable; no telemetry; Rasa's dependencies' deprecation noise off."""
+    return {**base,
             "PYTHONPATH": python_path(ROOT / "bot", ROOT),
-            "ACTION_SERVER_URL": f"{config.actions_url}/webhook",
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "PYTHONWARNINGS": "ignore::DeprecationWarning",
             "PYTHONUNBUFFERED": "1"}
+
+
+def bot_env(config: StackConfig) -> dict[str, str]:
+    """Rasa and the action server of the stack: Rasa reaches the actions through endpoints.yml's variable."""
+    return {**bot_base_env(with_overrides(os.environ, config.env)),
+            "ACTION_SERVER_URL": f"{config.actions_url}/webhook"}
 
 
 def portal_env(config: StackConfig) -> dict[str, str]:
