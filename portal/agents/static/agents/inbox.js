@@ -454,7 +454,7 @@
         className: "ranking__item" + (index === 0 ? " ranking__item--top" : ""),
         "data-testid": "context-ranking-item", "data-intent": item.name, "data-confidence": item.confidence,
       }, [
-        el("span", { className: "ranking__name", text: item.name }),
+        el("span", { className: "ranking__name", text: item.name, title: item.name }),
         el("span", { className: "ranking__bar", "aria-hidden": "true" }, [bar]),
         el("span", { className: "ranking__value", text: percent(item.confidence) }),
       ]));
