@@ -173,7 +173,7 @@ LOGGING = {
 }
 
 # --- the bot ------------------------------------------------------------------------------------------------
-RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")
+RASA_URL = (os.environ.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/")
 RASA_TOKEN = os.environ.get("RASA_TOKEN", "")
 RASA_TIMEOUT_SECONDS = _env_float("RASA_TIMEOUT_SECONDS", 10.0)  # read timeout: the bot's answer
 RASA_CONNECT_TIMEOUT_SECONDS = _env_float("RASA_CONNECT_TIMEOUT_SECONDS", 3.0)
@@ -202,7 +202,7 @@ EVENT_RELAY_MAX_AGE_SECONDS = 60
 
 # --- Celery -------------------------------------------------------------------------------------------------
 CELERY_DIR = DATA_DIR / "celery"
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "processed", "control"):
         (CELERY_DIR / _folder).mkdir(parents=True, exist_ok=True)

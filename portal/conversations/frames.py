@@ -40,6 +40,12 @@ class AgentView(TypedDict):
     display_name: str
 
 
+class StaffAgentView(AgentView):
+    """An agent as other agents see them: with the user id, so "assigned to me" never rests on a name."""
+
+    id: int
+
+
 class ButtonView(TypedDict):
     title: str
     payload: str
@@ -71,7 +77,7 @@ class HandoffView(TypedDict):
     queued_at: str
     claimed_at: str | None
     closed_at: str | None
-    agent: AgentView | None
+    agent: StaffAgentView | None
     context: dict[str, Any]  # handoff.context.ContextPacket.to_dict()
 
 
@@ -163,6 +169,10 @@ def agent_view(user: Any) -> AgentView | None:
     return {"display_name": display_name(user)} if user is not None else None
 
 
+def staff_agent_view(user: Any) -> StaffAgentView:
+    return {"id": user.pk, "display_name": display_name(user)}
+
+
 def message_view(message: Message) -> MessageView:
     return {
         "id": message.pk,
@@ -195,7 +205,7 @@ def handoff_view(handoff: Any) -> HandoffView:
         "queued_at": handoff.queued_at.isoformat(),
         "claimed_at": _iso(handoff.claimed_at),
         "closed_at": _iso(handoff.closed_at),
-        "agent": agent_view(handoff.claimed_by) if handoff.claimed_by_id else None,
+        "agent": staff_agent_view(handoff.claimed_by) if handoff.claimed_by_id else None,
         "context": handoff.context,
     }
 

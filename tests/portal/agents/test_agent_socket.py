@@ -93,7 +93,7 @@ async def test_the_inbox_holds_the_queue_and_my_conversations_most_urgent_first(
     agent, inbox = await logged_in(alex)
     listed = [(h["conversation_id"], h["status"]) for h in inbox["handoffs"]]
     assert listed == [(ids["urgent"], "queued"), (ids["normal"], "queued"), (ids["mine"], "assigned")]
-    assert inbox["handoffs"][2]["agent"] == {"display_name": "Alex"}
+    assert inbox["handoffs"][2]["agent"] == {"id": alex.pk, "display_name": "Alex"}
     await agent.disconnect()
 
 
