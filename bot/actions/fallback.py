@@ -25,7 +25,9 @@ def best_guess(tracker: Tracker) -> Optional[str]:
 
 
 class ActionDefaultAskAffirmation(Action):
-    """First stage: "Did you mean a question about …?" with Yes/No, or a handoff after too many misses."""
+    """First stage: "Did you mean a question about …?" with Yes/No. Instead, a handoff: after too many
+    misunderstandings, or when the best guess is a topic only a person handles (someone who may be reporting
+    fraud is not quizzed: a person is the safe side of the doubt)."""
 
     def name(self) -> Text:
         return "action_default_ask_affirmation"
@@ -37,6 +39,10 @@ class ActionDefaultAskAffirmation(Action):
         if misunderstandings(tracker) >= policy.repeated_fallback_limit:
             return hand_off_for(HandoffReason.REPEATED_FALLBACK)
         guess = best_guess(tracker)
+        sensitive = policy.handoff_topics.get(guess or "")
+        if sensitive:
+            note = f"{sensitive.note} (the bot was unsure: best guess {guess})"
+            return hand_off_for(sensitive.reason, note=note, priority=sensitive.priority)
         if guess is None:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []

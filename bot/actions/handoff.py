@@ -20,6 +20,7 @@ from contracts.handoff import HandoffReason, HandoffRequest, Priority, handoff_p
 
 REASON_SLOT, PRIORITY_SLOT, NOTE_SLOT = "handoff_reason", "handoff_priority", "handoff_note"
 OUT_OF_SCOPE_OFFER = "utter_out_of_scope"
+FRAUD_SIGNAL = "fraud_signal"  # entity: words that mean fraud inside a routine topic
 
 NOTES = {
     HandoffReason.LOW_CONFIDENCE: "The bot could not understand the customer, even after a rephrase",
@@ -66,6 +67,10 @@ def decide_handoff(tracker: Tracker, policy: BankPolicy) -> HandoffRequest:
     rule = policy.handoff_topics.get(latest_intent(tracker) or "")
     if rule:
         return HandoffRequest(rule.reason, rule.priority, topic, rule.note)
+    signals = list(tracker.get_latest_entity_values(FRAUD_SIGNAL))
+    if signals:
+        fraud = policy.handoff_topics["report_fraud"]
+        return HandoffRequest(fraud.reason, fraud.priority, topic, f"{fraud.note}: \"{signals[0]}\"")
     if latest_intent(tracker) == "affirm" and bot_action_before_latest_message(tracker) == OUT_OF_SCOPE_OFFER:
         reason = HandoffReason.OUT_OF_SCOPE_OFFER_ACCEPTED
         return HandoffRequest(reason, policy.priority_for(reason), topic, NOTES[reason])

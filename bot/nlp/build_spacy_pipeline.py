@@ -5,7 +5,8 @@ No pretrained spaCy model can be downloaded here, so the pipeline is built from 
     bot/.venv/bin/python bot/nlp/build_spacy_pipeline.py --output bot/spacy_pipeline
 
 bot/config.yml loads the result (SpacyNLP `model: "spacy_pipeline"`, relative to bot/ where Rasa runs).
-Entity labels: amount (with its currency), date, card_last_four, transaction_reference, email, phone_number.
+Entity labels: amount (with its currency), date, card_last_four, transaction_reference, email, phone_number,
+and fraud_signal (words that mean fraud, e.g. "cloned", "never made": they send a routine topic to a person).
 Card numbers reach the bot masked as "****1234" (contracts.redaction); the tokenizer splits the stars from the
 digits, so the card_last_four value is the four digits alone.
 """
@@ -52,8 +53,9 @@ def date_patterns() -> List[Pattern]:
     return [
         {"label": "date", "pattern": [{"TEXT": {"REGEX": NUMERIC_DATE}}]},
         # The tokenizer splits dashed dates ("2024-03-12", "12-03-2024") into number, "-", number...
-        {"label": "date", "pattern": [{"TEXT": {"REGEX": r"^\d{1,4}$"}}, {"TEXT": "-"}, {"TEXT": {"REGEX": r"^\d{1,2}$"}},
-                                      {"TEXT": "-"}, {"TEXT": {"REGEX": r"^\d{2,4}$"}}]},
+        {"label": "date", "pattern": [{"TEXT": {"REGEX": r"^\d{1,4}$"}}, {"TEXT": "-"},
+                                      {"TEXT": {"REGEX": r"^\d{1,2}$"}}, {"TEXT": "-"},
+                                      {"TEXT": {"REGEX": r"^\d{2,4}$"}}]},
         {"label": "date", "pattern": [day, {"LOWER": "of", "OP": "?"}, month, optional_year]},
         {"label": "date", "pattern": [month, day, optional_year]},
         {"label": "date", "pattern": [month, {"TEXT": {"REGEX": YEAR}}]},
@@ -92,9 +94,28 @@ def phone_number_patterns() -> List[Pattern]:
     ]
 
 
+FRAUD_WORDS = ["cloned", "cloning", "skimmed", "scam", "scammed", "scammer", "fraud", "fraudulent", "fraudster",
+               "hacked", "phishing", "unauthorised", "unauthorized"]
+
+
+def fraud_signal_patterns() -> List[Pattern]:
+    """"my card has been cloned", "a payment I never made", "I didn't authorise it"."""
+    act = {"LOWER": {"IN": ["made", "make", "authorised", "authorized", "authorise", "authorize", "recognise",
+                            "recognize"]}}
+    return [
+        {"label": "fraud_signal", "pattern": [{"LOWER": {"IN": FRAUD_WORDS}}]},
+        {"label": "fraud_signal", "pattern": [{"LOWER": {"IN": ["never", "not"]}}, act]},
+        # the tokenizer splits "didn't" into "did" + "n't"
+        {"label": "fraud_signal", "pattern": [{"LOWER": {"IN": ["did", "do"]}}, {"LOWER": {"IN": ["not", "n't"]}},
+                                              act]},
+        {"label": "fraud_signal", "pattern": [{"LOWER": {"IN": ["didnt", "dont"]}}, act]},
+    ]
+
+
 def entity_patterns() -> List[Pattern]:
     return [*amount_patterns(), *date_patterns(), *card_last_four_patterns(),
-            *transaction_reference_patterns(), *email_patterns(), *phone_number_patterns()]
+            *transaction_reference_patterns(), *email_patterns(), *phone_number_patterns(),
+            *fraud_signal_patterns()]
 
 
 def build_pipeline() -> "spacy.language.Language":

@@ -33,3 +33,16 @@ def test_giving_up_hands_off_for_low_confidence(dispatcher, domain):
         {"event": "followup", "timestamp": None, "name": "action_handoff"},
     ]
     assert dispatcher.messages == []
+
+
+def test_an_unsure_guess_at_a_sensitive_topic_hands_off_without_quizzing(dispatcher, domain):
+    events = run_action(ActionDefaultAskAffirmation(), dispatcher, load_tracker("fallback_sensitive_guess"), domain)
+
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "handoff_reason", "value": "sensitive_topic"},
+        {"event": "slot", "timestamp": None, "name": "handoff_note",
+         "value": "Customer reports a payment they did not make (the bot was unsure: best guess report_fraud)"},
+        {"event": "slot", "timestamp": None, "name": "handoff_priority", "value": "urgent"},
+        {"event": "followup", "timestamp": None, "name": "action_handoff"},
+    ]
+    assert dispatcher.messages == []

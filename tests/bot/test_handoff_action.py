@@ -69,3 +69,11 @@ def test_a_reason_from_an_earlier_turn_is_not_reused(dispatcher, domain):
     run_handoff(tracker, dispatcher, domain)
 
     assert dispatcher.messages[1]["custom"]["handoff"]["reason"] == "sensitive_topic"
+
+
+def test_fraud_words_in_a_routine_topic_are_handled_as_fraud(dispatcher, domain):
+    run_handoff(load_tracker("lost_card_cloned"), dispatcher, domain)
+
+    assert dispatcher.messages[1]["custom"]["handoff"] == {
+        "version": 1, "reason": "sensitive_topic", "priority": "urgent", "topic": "lost_or_stolen_card",
+        "note": 'Customer reports a payment they did not make: "cloned"'}

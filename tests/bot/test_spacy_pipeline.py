@@ -22,7 +22,7 @@ def entities(nlp, text):
 
 @pytest.mark.parametrize("text, expected", [
     ("there's a payment of £250 on my card ending 4242 I never made",
-     [("amount", "£250"), ("card_last_four", "4242")]),
+     [("amount", "£250"), ("card_last_four", "4242"), ("fraud_signal", "never made")]),
     ("card ****1234 was charged $1,200.50 on 12/03/2024",
      [("card_last_four", "1234"), ("amount", "$1,200.50"), ("date", "12/03/2024")]),
     ("I paid 50 EUR yesterday and 30 pounds on 3rd March",
@@ -32,6 +32,9 @@ def entities(nlp, text):
      [("email", "jo.smith@example.com"), ("phone_number", "07700 900123")]),
     ("call +44 7700 900123 last friday", [("phone_number", "+44 7700 900123"), ("date", "last friday")]),
     ("GBP 40 on 2024-03-12", [("amount", "GBP 40"), ("date", "2024-03-12")]),
+    ("my card has been cloned", [("fraud_signal", "cloned")]),
+    ("I didn't make this payment", [("fraud_signal", "didn't make")]),
+    ("I do recognise it", []),
 ])
 def test_finds_the_bank_entities(nlp, text, expected):
     assert entities(nlp, text) == expected

@@ -1,0 +1,87 @@
+"""Whole conversations through the trained model and the real action server (in-process Rasa Agent):
+the customer's words in, the bot's replies and the tracker out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import List, Optional
+
+import pytest
+
+from contracts.handoff import HandoffReason, HandoffRequest, Priority, parse_handoff
+
+
+class Conversation:
+    def __init__(self, agent, loop) -> None:
+        self.agent, self.loop, self.sender = agent, loop, str(uuid.uuid4())
+
+    def say(self, text: str) -> List[dict]:
+        return self.loop.run_until_complete(self.agent.handle_text(text, sender_id=self.sender)) or []
+
+    def texts(self, text: str) -> str:
+        return " ".join(m.get("text") or "" for m in self.say(text))
+
+    def slot(self, name: str):
+        tracker = self.loop.run_until_complete(self.agent.tracker_store.retrieve(self.sender))
+        return tracker.get_slot(name)
+
+
+def handoff_in(messages: List[dict]) -> Optional[HandoffRequest]:
+    return next((parse_handoff(m["custom"]) for m in messages if m.get("custom")), None)
+
+
+@pytest.fixture
+def chat(bot_agent, event_loop_for_bot) -> Conversation:
+    return Conversation(bot_agent, event_loop_for_bot)
+
+
+def test_greeting_then_a_routine_answer(chat):
+    assert "Northbank's virtual assistant" in chat.texts("hi")
+    assert "Saturday 9am to 1pm" in chat.texts("what time do you open on saturday")
+
+
+def test_unrecognised_payment_hands_off_urgently_with_its_entities(chat):
+    replies = chat.say("there's a payment of £250 on my card ending 4242 I never made, I want to talk to someone")
+
+    request = handoff_in(replies)
+    assert (request.reason, request.priority, request.topic) == (
+        HandoffReason.SENSITIVE_TOPIC, Priority.URGENT, "report_fraud")
+    assert "connecting you with a member of our team" in replies[0]["text"]
+    assert (chat.slot("amount"), chat.slot("card_last_four"), chat.slot("handoff_reason")) == (
+        "£250", "4242", "sensitive_topic")
+
+
+def test_the_same_question_twice_hands_off_for_frustration(chat):
+    chat.say("how do I change my PIN?")
+    request = handoff_in(chat.say("how can I change my pin"))
+    assert (request.reason, request.priority, request.topic) == (HandoffReason.FRUSTRATION, Priority.HIGH, "pin")
+
+
+def test_lost_card_is_confirmed_then_blocked(chat):
+    assert "last four digits" in chat.texts("I lost my card")
+    assert "can't find a card ending 9999" in chat.texts("9999")
+    assert "block your card ending 4242" in chat.texts("it's 4242")
+    assert "Visa debit card ending 4242 is blocked" in chat.texts("yes")
+
+
+def test_lost_card_that_cannot_be_confirmed_goes_to_a_person(chat):
+    chat.say("my card was stolen")
+    chat.say("1111")
+    request = handoff_in(chat.say("2222"))
+    assert (request.reason, request.topic) == (HandoffReason.VERIFICATION_FAILED, "lost_or_stolen_card")
+
+
+def test_out_of_scope_is_declined_and_the_offer_of_a_person_accepted(chat):
+    assert "not something I can help with" in chat.texts("tell me a joke")
+    request = handoff_in(chat.say("yes please"))
+    assert (request.reason, request.priority, request.topic) == (
+        HandoffReason.OUT_OF_SCOPE_OFFER_ACCEPTED, Priority.LOW, "out_of_scope")
+
+
+def test_not_understood_twice_goes_to_a_person(chat):
+    # "/nlu_fallback" is what the FallbackClassifier makes of a message it cannot place (with no best guess,
+    # the bot asks to rephrase straight away; the "did you mean" step is unit-tested).
+    assert "say it in a different way" in chat.texts("/nlu_fallback")
+    request = handoff_in(chat.say("/nlu_fallback"))
+    assert (request.reason, request.priority, request.topic) == (
+        HandoffReason.LOW_CONFIDENCE, Priority.NORMAL, "nlu_fallback")

@@ -1,0 +1,74 @@
+"""The trained model on bot/tests/heldout.csv: messages written differently from the training data and never
+used in training. Floors: intent accuracy, and every escalation message must reach a handoff (checked both on
+the predicted intent and on the conversation itself: the bot's reply carries the handoff payload).
+
+The model: $SWITCHBOARD_MODEL, else the newest bot/models/*.tar.gz (`cd bot && .venv/bin/rasa train`).
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from typing import Dict, List, Tuple
+
+import pytest
+
+from actions.bank_policy import bank_policy
+from contracts.handoff import parse_handoff
+from tests.bot.conftest import BOT
+
+HELDOUT = BOT / "tests" / "heldout.csv"
+# Measured 2026-11-22 with LogisticRegressionClassifier: see docs/handoff.md "Quality". Set just below.
+INTENT_ACCURACY_FLOOR = 0.80
+
+
+def heldout() -> List[Tuple[str, str]]:
+    with HELDOUT.open(encoding="utf-8") as rows:
+        return [(row["text"], row["intent"]) for row in csv.DictReader(rows)]
+
+
+@pytest.fixture(scope="module")
+def predictions(bot_agent, event_loop_for_bot) -> Dict[str, str]:
+    async def parse_all() -> Dict[str, str]:
+        return {text: (await bot_agent.parse_message(text))["intent"]["name"] for text, _ in heldout()}
+
+    return event_loop_for_bot.run_until_complete(parse_all())
+
+
+def test_heldout_set_is_big_and_unseen():
+    rows = heldout()
+    assert len(rows) >= 150
+    training_text = "\n".join(p.read_text(encoding="utf-8").lower() for p in (BOT / "data" / "nlu").glob("*.yml"))
+    assert [text for text, _ in rows if f"- {text.lower()}\n" in training_text] == []
+
+
+def test_intent_accuracy_floor(predictions):
+    rows = heldout()
+    wrong = [(text, intent, predictions[text]) for text, intent in rows if predictions[text] != intent]
+    accuracy = 1 - len(wrong) / len(rows)
+    print(f"\nheld-out intent accuracy: {accuracy:.3f} ({len(rows) - len(wrong)}/{len(rows)})")
+    for text, intent, predicted in wrong:
+        print(f"  {intent:>30} -> {predicted:<30} {text}")
+    handed_off = set(bank_policy().handoff_topics)
+    escalations = [text for text, intent in rows if intent in handed_off]
+    by_intent = sum(predictions[text] in handed_off for text in escalations)
+    print(f"escalation messages predicted as an escalation intent: {by_intent}/{len(escalations)}")
+    assert accuracy >= INTENT_ACCURACY_FLOOR
+
+
+def test_every_escalation_message_gets_a_handoff_reply(bot_agent, event_loop_for_bot):
+    """Each escalation message, first in a new conversation, through NLU, rules and the real actions, must get
+    the handoff payload back: by its intent's rule, or by the fallback when the bot is unsure but its best
+    guess is a sensitive topic."""
+    handed_off = set(bank_policy().handoff_topics)
+
+    async def replies(text: str) -> List[dict]:
+        return await bot_agent.handle_text(text, sender_id=str(uuid.uuid4())) or []
+
+    missed = []
+    for text, intent in heldout():
+        if intent in handed_off:
+            messages = event_loop_for_bot.run_until_complete(replies(text))
+            if not any(parse_handoff(m.get("custom")) for m in messages):
+                missed.append(text)
+    assert missed == []
