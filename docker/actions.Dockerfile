@@ -6,8 +6,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app/bot:/app
 
 WORKDIR /app
-# The same rasa-sdk that bot/requirements.txt's Rasa pins.
-RUN pip install --no-cache-dir "rasa-sdk==3.6.2"
+# The same rasa-sdk that bot/requirements.txt's Rasa pins; PyYAML reads the bank's policy file
+# (bot/actions/bank_policy.yml), and rasa-sdk does not bring it.
+RUN pip install --no-cache-dir "rasa-sdk==3.6.2" "PyYAML>=6,<7"
 
 COPY contracts/ contracts/
 COPY bot/ bot/
