@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -110,6 +111,9 @@ def bot_agent(action_server, event_loop_for_bot):
     """The trained model loaded once in-process (Rasa's Agent), talking to the real action server."""
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # as a library Rasa logs every parse and policy state at debug
 
     cwd = Path.cwd()
     os.chdir(BOT)  # the model's SpacyNLP loads "spacy_pipeline" relative to bot/, as under Rasa
