@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, Optional, Protocol, Set, Tuple
+from typing import Protocol
 
 
 class BankCoreUnavailable(RuntimeError):
@@ -30,7 +30,7 @@ class BlockedCard:
 
 
 class BankCore(Protocol):
-    def find_card(self, customer_id: str, last_four: str, *, timeout: float) -> Optional[Card]: ...
+    def find_card(self, customer_id: str, last_four: str, *, timeout: float) -> Card | None: ...
 
     def block_card(self, customer_id: str, last_four: str, *, timeout: float) -> BlockedCard: ...
 
@@ -42,11 +42,11 @@ class InMemoryBankCore:
     """A demo core: every customer has DEMO_CARDS; blocks are remembered for the life of the process."""
 
     def __init__(self) -> None:
-        self._blocked: Set[Tuple[str, str]] = set()
-        self._references: Dict[Tuple[str, str], str] = {}
+        self._blocked: set[tuple[str, str]] = set()
+        self._references: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
-    def find_card(self, customer_id: str, last_four: str, *, timeout: float) -> Optional[Card]:
+    def find_card(self, customer_id: str, last_four: str, *, timeout: float) -> Card | None:
         return next((card for card in DEMO_CARDS if card.last_four == last_four), None)
 
     def block_card(self, customer_id: str, last_four: str, *, timeout: float) -> BlockedCard:

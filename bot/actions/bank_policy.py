@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Pattern
+from re import Pattern
+from typing import Any
 
 import yaml
 
@@ -29,17 +30,17 @@ class TopicHandoff:
 
 @dataclass(frozen=True)
 class BankPolicy:
-    facts: Dict[str, str]
-    answers: Dict[str, str]
-    labels: Dict[str, str]
-    handoff_topics: Dict[str, TopicHandoff]
-    reason_priorities: Dict[HandoffReason, Priority]
+    facts: dict[str, str]
+    answers: dict[str, str]
+    labels: dict[str, str]
+    handoff_topics: dict[str, TopicHandoff]
+    reason_priorities: dict[HandoffReason, Priority]
     repeated_fallback_limit: int
     card_verification_attempts: int
     bank_core_timeout_seconds: float
     frustration_pattern: Pattern[str]
 
-    def answer(self, topic: str) -> Optional[str]:
+    def answer(self, topic: str) -> str | None:
         """The answer to a routine topic, its figures filled in; None for a topic the policy has no answer to."""
         template = self.answers.get(topic)
         return template.format(**self.facts) if template else None
@@ -54,12 +55,12 @@ class BankPolicy:
         return bool(self.frustration_pattern.search(text))
 
 
-def _frustration_pattern(words: List[str]) -> Pattern[str]:
+def _frustration_pattern(words: list[str]) -> Pattern[str]:
     alternatives = "|".join(re.escape(word) for word in words)
     return re.compile(rf"\b(?:{alternatives})\b", re.IGNORECASE)
 
 
-def parse_policy(raw: Dict[str, Any]) -> BankPolicy:
+def parse_policy(raw: dict[str, Any]) -> BankPolicy:
     return BankPolicy(
         facts={key: str(value) for key, value in raw["facts"].items()},
         answers=dict(raw["answers"]),

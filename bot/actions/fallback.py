@@ -4,7 +4,7 @@ gives up (hands off, instead of Rasa's default of apologising and forgetting the
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -17,7 +17,7 @@ from contracts.handoff import HandoffReason
 DENY_PAYLOAD = "/out_of_scope"  # what Rasa's two-stage fallback reads as "no, that's not what I meant"
 
 
-def best_guess(tracker: Tracker) -> Optional[str]:
+def best_guess(tracker: Tracker) -> str | None:
     """The intent the bot thinks most likely for the latest message, passing over the fallback itself."""
     ranking = tracker.latest_message.get("intent_ranking") or []
     guesses = [entry.get("name") for entry in ranking if entry.get("name") != NLU_FALLBACK]
@@ -29,12 +29,12 @@ class ActionDefaultAskAffirmation(Action):
     misunderstandings, or when the best guess is a topic only a person handles (someone who may be reporting
     fraud is not quizzed: a person is the safe side of the doubt)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_default_ask_affirmation"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         policy = bank_policy()
         if misunderstandings(tracker) >= policy.repeated_fallback_limit:
             return hand_off_for(HandoffReason.REPEATED_FALLBACK)
@@ -56,10 +56,10 @@ class ActionDefaultAskAffirmation(Action):
 class ActionDefaultFallback(Action):
     """The two-stage fallback ran out (still not understood after a rephrase): a person takes over."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_default_fallback"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         return hand_off_for(HandoffReason.LOW_CONFIDENCE)

@@ -8,14 +8,19 @@ bank_policy.yml gives the topic the customer raised (fraud, complaint, ...).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.bank_policy import BankPolicy, bank_policy
-from actions.conversation import bot_action_before_latest_message, latest_intent, latest_topic, slot_set_this_turn
+from actions.conversation import (
+    bot_action_before_latest_message,
+    latest_intent,
+    latest_topic,
+    slot_set_this_turn,
+)
 from contracts.handoff import HandoffReason, HandoffRequest, Priority, handoff_payload
 
 REASON_SLOT, PRIORITY_SLOT, NOTE_SLOT = "handoff_reason", "handoff_priority", "handoff_note"
@@ -32,8 +37,8 @@ NOTES = {
 
 
 def hand_off_for(
-    reason: HandoffReason, *, note: Optional[str] = None, priority: Optional[Priority] = None
-) -> List[Dict[Text, Any]]:
+    reason: HandoffReason, *, note: str | None = None, priority: Priority | None = None
+) -> list[dict[str, Any]]:
     """The events an action returns to have action_handoff run next, for `reason`."""
     events = [SlotSet(REASON_SLOT, reason.value)]
     if note:
@@ -43,7 +48,7 @@ def hand_off_for(
     return events + [FollowupAction("action_handoff")]
 
 
-def _detected_request(tracker: Tracker, policy: BankPolicy, topic: Optional[str]) -> Optional[HandoffRequest]:
+def _detected_request(tracker: Tracker, policy: BankPolicy, topic: str | None) -> HandoffRequest | None:
     """The handoff an earlier action asked for this turn with hand_off_for(), if any."""
     detected = slot_set_this_turn(tracker, REASON_SLOT)
     if not detected:
@@ -70,7 +75,7 @@ def decide_handoff(tracker: Tracker, policy: BankPolicy) -> HandoffRequest:
     signals = list(tracker.get_latest_entity_values(FRAUD_SIGNAL))
     if signals:
         fraud = policy.handoff_topics["report_fraud"]
-        return HandoffRequest(fraud.reason, fraud.priority, topic, f"{fraud.note}: \"{signals[0]}\"")
+        return HandoffRequest(fraud.reason, fraud.priority, topic, f'{fraud.note}: "{signals[0]}"')
     if latest_intent(tracker) == "affirm" and bot_action_before_latest_message(tracker) == OUT_OF_SCOPE_OFFER:
         reason = HandoffReason.OUT_OF_SCOPE_OFFER_ACCEPTED
         return HandoffRequest(reason, policy.priority_for(reason), topic, NOTES[reason])
@@ -80,12 +85,12 @@ def decide_handoff(tracker: Tracker, policy: BankPolicy) -> HandoffRequest:
 
 
 class ActionHandoff(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         request = decide_handoff(tracker, bank_policy())
         urgent = request.priority is Priority.URGENT
         dispatcher.utter_message(response="utter_handoff_urgent" if urgent else "utter_handoff")

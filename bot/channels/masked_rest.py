@@ -9,17 +9,15 @@ this webhook for customer text.
 
 from __future__ import annotations
 
-from typing import Optional, Text
-
+from rasa.core.channels.rest import RestInput
 from sanic.request import Request
 
 from contracts.redaction import mask_card_numbers
-from rasa.core.channels.rest import RestInput
 
 
 class MaskedRestInput(RestInput):
     """Rasa's REST channel whose incoming text has every card number replaced by `****` + its last four."""
 
-    def _extract_message(self, req: Request) -> Optional[Text]:
+    def _extract_message(self, req: Request) -> str | None:
         text = super()._extract_message(req)
         return mask_card_numbers(text) if isinstance(text, str) else text

@@ -15,8 +15,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any
 
 import pytest
 
@@ -25,17 +26,17 @@ TRACKERS = Path(__file__).resolve().parent / "trackers"
 if str(BOT) not in sys.path:
     sys.path.insert(0, str(BOT))
 
-from rasa_sdk import Action, Tracker  # noqa: E402
-from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 
 def load_tracker(name: str) -> Tracker:
     """A conversation saved as Rasa's tracker JSON (tests/bot/trackers/<name>.json)."""
-    state: Dict[str, Any] = json.loads((TRACKERS / f"{name}.json").read_text())
+    state: dict[str, Any] = json.loads((TRACKERS / f"{name}.json").read_text())
     return Tracker.from_dict(state)
 
 
-def run_action(action: Action, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]):
+def run_action(action: Action, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
     """The events `action` returns, run as the action server runs it (a coroutine)."""
     return asyncio.run(action.run(dispatcher, tracker, domain))
 
@@ -46,7 +47,7 @@ def dispatcher() -> CollectingDispatcher:
 
 
 @pytest.fixture(scope="session")
-def domain() -> Dict[str, Any]:
+def domain() -> dict[str, Any]:
     import yaml
 
     return yaml.safe_load((BOT / "domain.yml").read_text())
@@ -88,8 +89,13 @@ def action_server() -> Iterator[str]:
     port = _free_port()
     root = str(BOT.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(BOT), root])}
-    process = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-                               cwd=BOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        cwd=BOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process)
@@ -118,6 +124,8 @@ def bot_agent(action_server, event_loop_for_bot):
     cwd = Path.cwd()
     os.chdir(BOT)  # the model's SpacyNLP loads "spacy_pipeline" relative to bot/, as under Rasa
     try:
-        return Agent.load(str(trained_model()), action_endpoint=EndpointConfig(url=f"{action_server}/webhook"))
+        return Agent.load(
+            str(trained_model()), action_endpoint=EndpointConfig(url=f"{action_server}/webhook")
+        )
     finally:
         os.chdir(cwd)

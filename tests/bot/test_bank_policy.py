@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
 from actions.bank_policy import bank_policy
+
 from contracts.handoff import HandoffReason
 
 RULES = Path(__file__).resolve().parents[2] / "bot" / "data" / "rules"
@@ -34,8 +34,14 @@ def test_every_handoff_topic_has_a_reason_and_priority():
 
 
 def test_every_domain_intent_has_a_label(domain):
-    assert set(domain["intents"]) - {"affirm", "deny", "inform", "out_of_scope", "express_frustration",
-                                     "card_declined"} <= set(bank_policy().labels)
+    assert set(domain["intents"]) - {
+        "affirm",
+        "deny",
+        "inform",
+        "out_of_scope",
+        "express_frustration",
+        "card_declined",
+    } <= set(bank_policy().labels)
 
 
 def test_frustration_words_match_whole_words_only():

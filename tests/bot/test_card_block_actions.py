@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
 
 import pytest
-
 from actions import card_block
 from actions.bank_core import BankCoreUnavailable, BlockedCard, Card, InMemoryBankCore
 from actions.card_block import ActionBlockCard, ValidateCardBlockForm
+
 from tests.bot.conftest import load_tracker, run_action
 
 RESET = [
@@ -22,7 +21,7 @@ RESET = [
 class UnreachableCore:
     """A core that times out: the bot must not claim the card is blocked."""
 
-    def find_card(self, customer_id: str, last_four: str, *, timeout: float) -> Optional[Card]:
+    def find_card(self, customer_id: str, last_four: str, *, timeout: float) -> Card | None:
         raise BankCoreUnavailable("timed out")
 
     def block_card(self, customer_id: str, last_four: str, *, timeout: float) -> BlockedCard:
@@ -70,8 +69,12 @@ def test_a_core_outage_hands_off_urgently(monkeypatch, dispatcher, domain):
 
     assert events == RESET + [
         {"event": "slot", "timestamp": None, "name": "handoff_reason", "value": "sensitive_topic"},
-        {"event": "slot", "timestamp": None, "name": "handoff_note",
-         "value": "Card ending 4242 NOT blocked: the bank core did not answer. Block it now."},
+        {
+            "event": "slot",
+            "timestamp": None,
+            "name": "handoff_note",
+            "value": "Card ending 4242 NOT blocked: the bank core did not answer. Block it now.",
+        },
         {"event": "slot", "timestamp": None, "name": "handoff_priority", "value": "urgent"},
         {"event": "followup", "timestamp": None, "name": "action_handoff"},
     ]
@@ -82,7 +85,8 @@ def test_accepts_a_card_of_the_customer_in_masked_form(core, dispatcher, domain)
     tracker = load_tracker("card_block_asking_digits")
 
     assert ValidateCardBlockForm().validate_card_last_four("****4242", dispatcher, tracker, domain) == {
-        "card_last_four": "4242"}
+        "card_last_four": "4242"
+    }
     assert dispatcher.messages == []
 
 
@@ -101,7 +105,11 @@ def test_the_last_allowed_attempt_fails_verification(core, dispatcher, domain):
 
     slots = ValidateCardBlockForm().validate_card_last_four("9999", dispatcher, tracker, domain)
 
-    assert slots == {"card_last_four": None, "card_verification_attempts": 2, "card_verification_failed": True}
+    assert slots == {
+        "card_last_four": None,
+        "card_verification_attempts": 2,
+        "card_verification_failed": True,
+    }
 
 
 def test_a_failed_verification_asks_nothing_more(dispatcher, domain):
@@ -112,6 +120,8 @@ def test_a_failed_verification_asks_nothing_more(dispatcher, domain):
     assert asyncio.run(required) == []
 
 
-@pytest.mark.parametrize("value, expected", [("4242", "4242"), ("****1881", "1881"), ("12345", None), ("", None)])
+@pytest.mark.parametrize(
+    "value, expected", [("4242", "4242"), ("****1881", "1881"), ("12345", None), ("", None)]
+)
 def test_four_digits(value, expected):
     assert card_block.four_digits(value) == expected

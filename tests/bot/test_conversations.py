@@ -4,7 +4,6 @@ the customer's words in, the bot's replies and the tracker out."""
 from __future__ import annotations
 
 import uuid
-from typing import List, Optional
 
 import pytest
 
@@ -15,7 +14,7 @@ class Conversation:
     def __init__(self, agent, loop) -> None:
         self.agent, self.loop, self.sender = agent, loop, str(uuid.uuid4())
 
-    def say(self, text: str) -> List[dict]:
+    def say(self, text: str) -> list[dict]:
         return self.loop.run_until_complete(self.agent.handle_text(text, sender_id=self.sender)) or []
 
     def texts(self, text: str) -> str:
@@ -26,7 +25,7 @@ class Conversation:
         return tracker.get_slot(name)
 
 
-def handoff_in(messages: List[dict]) -> Optional[HandoffRequest]:
+def handoff_in(messages: list[dict]) -> HandoffRequest | None:
     return next((parse_handoff(m["custom"]) for m in messages if m.get("custom")), None)
 
 
@@ -41,20 +40,32 @@ def test_greeting_then_a_routine_answer(chat):
 
 
 def test_unrecognised_payment_hands_off_urgently_with_its_entities(chat):
-    replies = chat.say("there's a payment of £250 on my card ending 4242 I never made, I want to talk to someone")
+    replies = chat.say(
+        "there's a payment of £250 on my card ending 4242 I never made, I want to talk to someone"
+    )
 
     request = handoff_in(replies)
     assert (request.reason, request.priority, request.topic) == (
-        HandoffReason.SENSITIVE_TOPIC, Priority.URGENT, "report_fraud")
+        HandoffReason.SENSITIVE_TOPIC,
+        Priority.URGENT,
+        "report_fraud",
+    )
     assert "connecting you with a member of our team" in replies[0]["text"]
     assert (chat.slot("amount"), chat.slot("card_last_four"), chat.slot("handoff_reason")) == (
-        "£250", "4242", "sensitive_topic")
+        "£250",
+        "4242",
+        "sensitive_topic",
+    )
 
 
 def test_the_same_question_twice_hands_off_for_frustration(chat):
     chat.say("how do I change my PIN?")
     request = handoff_in(chat.say("how can I change my pin"))
-    assert (request.reason, request.priority, request.topic) == (HandoffReason.FRUSTRATION, Priority.HIGH, "pin")
+    assert (request.reason, request.priority, request.topic) == (
+        HandoffReason.FRUSTRATION,
+        Priority.HIGH,
+        "pin",
+    )
 
 
 def test_lost_card_is_confirmed_then_blocked(chat):
@@ -75,7 +86,10 @@ def test_out_of_scope_is_declined_and_the_offer_of_a_person_accepted(chat):
     assert "not something I can help with" in chat.texts("tell me a joke")
     request = handoff_in(chat.say("yes please"))
     assert (request.reason, request.priority, request.topic) == (
-        HandoffReason.OUT_OF_SCOPE_OFFER_ACCEPTED, Priority.LOW, "out_of_scope")
+        HandoffReason.OUT_OF_SCOPE_OFFER_ACCEPTED,
+        Priority.LOW,
+        "out_of_scope",
+    )
 
 
 def test_not_understood_twice_goes_to_a_person(chat):
@@ -84,4 +98,7 @@ def test_not_understood_twice_goes_to_a_person(chat):
     assert "say it in a different way" in chat.texts("/nlu_fallback")
     request = handoff_in(chat.say("/nlu_fallback"))
     assert (request.reason, request.priority, request.topic) == (
-        HandoffReason.LOW_CONFIDENCE, Priority.NORMAL, "nlu_fallback")
+        HandoffReason.LOW_CONFIDENCE,
+        Priority.NORMAL,
+        "nlu_fallback",
+    )

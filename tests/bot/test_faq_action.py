@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actions.bank_policy import bank_policy
 from actions.faq import ActionAnswerFaq
+
 from tests.bot.conftest import load_tracker, run_action
 
 FRUSTRATION_HANDOFF = [

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import csv
 import uuid
-from typing import Dict, List, Tuple
 
 import pytest
-
 from actions.bank_policy import bank_policy
+
 from contracts.handoff import parse_handoff
 from tests.bot.conftest import BOT
 
@@ -23,14 +22,14 @@ HELDOUT = BOT / "tests" / "heldout.csv"
 INTENT_ACCURACY_FLOOR = 0.92
 
 
-def heldout() -> List[Tuple[str, str]]:
+def heldout() -> list[tuple[str, str]]:
     with HELDOUT.open(encoding="utf-8") as rows:
         return [(row["text"], row["intent"]) for row in csv.DictReader(rows)]
 
 
 @pytest.fixture(scope="module")
-def predictions(bot_agent, event_loop_for_bot) -> Dict[str, str]:
-    async def parse_all() -> Dict[str, str]:
+def predictions(bot_agent, event_loop_for_bot) -> dict[str, str]:
+    async def parse_all() -> dict[str, str]:
         return {text: (await bot_agent.parse_message(text))["intent"]["name"] for text, _ in heldout()}
 
     return event_loop_for_bot.run_until_complete(parse_all())
@@ -39,7 +38,9 @@ def predictions(bot_agent, event_loop_for_bot) -> Dict[str, str]:
 def test_heldout_set_is_big_and_unseen():
     rows = heldout()
     assert len(rows) >= 150
-    training_text = "\n".join(p.read_text(encoding="utf-8").lower() for p in (BOT / "data" / "nlu").glob("*.yml"))
+    training_text = "\n".join(
+        p.read_text(encoding="utf-8").lower() for p in (BOT / "data" / "nlu").glob("*.yml")
+    )
     assert [text for text, _ in rows if f"- {text.lower()}\n" in training_text] == []
 
 
@@ -63,7 +64,7 @@ def test_every_escalation_message_gets_a_handoff_reply(bot_agent, event_loop_for
     guess is a sensitive topic."""
     handed_off = set(bank_policy().handoff_topics)
 
-    async def replies(text: str) -> List[dict]:
+    async def replies(text: str) -> list[dict]:
         return await bot_agent.handle_text(text, sender_id=str(uuid.uuid4())) or []
 
     missed = []

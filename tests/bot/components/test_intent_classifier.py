@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
+from components.intent_classifier import SentenceEmbeddingIntentClassifier
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-
-from components.intent_classifier import SentenceEmbeddingIntentClassifier
 
 EXAMPLES = {
     "card_lost": [
@@ -38,7 +37,9 @@ EXAMPLES = {
 def training_data() -> TrainingData:
     return TrainingData(
         training_examples=[
-            Message(data={"text": text, "intent": intent}) for intent, texts in EXAMPLES.items() for text in texts
+            Message(data={"text": text, "intent": intent})
+            for intent, texts in EXAMPLES.items()
+            for text in texts
         ]
     )
 
@@ -63,26 +64,32 @@ def trained(storage: LocalModelStorage, context: ExecutionContext) -> SentenceEm
     return classifier
 
 
-def parse(classifier: SentenceEmbeddingIntentClassifier, *texts: str) -> List[Message]:
+def parse(classifier: SentenceEmbeddingIntentClassifier, *texts: str) -> list[Message]:
     return classifier.process([Message(data={"text": text}) for text in texts])
 
 
 def test_new_wordings_get_their_intent(trained: SentenceEmbeddingIntentClassifier) -> None:
-    messages = parse(trained, "help, my credit card has been stolen", "is the branch open on saturday?", "hiya")
+    messages = parse(
+        trained, "help, my credit card has been stolen", "is the branch open on saturday?", "hiya"
+    )
 
     assert [m.get("intent")["name"] for m in messages] == ["card_lost", "opening_hours", "greet"]
 
 
-def test_ranking_is_sorted_probabilities_headed_by_the_intent(trained: SentenceEmbeddingIntentClassifier) -> None:
+def test_ranking_is_sorted_probabilities_headed_by_the_intent(
+    trained: SentenceEmbeddingIntentClassifier,
+) -> None:
     (message,) = parse(trained, "I think I left my card at the shop")
-    ranking: List[Dict[str, Any]] = message.get("intent_ranking")
+    ranking: list[dict[str, Any]] = message.get("intent_ranking")
     confidences = [entry["confidence"] for entry in ranking]
 
     assert sorted(entry["name"] for entry in ranking) == sorted(EXAMPLES)
     assert confidences == sorted(confidences, reverse=True)
     assert sum(confidences) == pytest.approx(1.0, abs=1e-6)
     assert message.get("intent") == ranking[0]
-    assert message.as_dict_nlu()["intent"] == ranking[0]  # in the parse output, where FallbackClassifier reads it
+    assert (
+        message.as_dict_nlu()["intent"] == ranking[0]
+    )  # in the parse output, where FallbackClassifier reads it
 
 
 def test_loaded_model_predicts_exactly_like_the_trained_one(
@@ -92,7 +99,9 @@ def test_loaded_model_predicts_exactly_like_the_trained_one(
     texts = ["card gone", "open late on fridays?", "hello!"]
 
     for before, after in zip(parse(trained, *texts), parse(loaded, *texts)):
-        assert [e["name"] for e in after.get("intent_ranking")] == [e["name"] for e in before.get("intent_ranking")]
+        assert [e["name"] for e in after.get("intent_ranking")] == [
+            e["name"] for e in before.get("intent_ranking")
+        ]
         assert [e["confidence"] for e in after.get("intent_ranking")] == pytest.approx(
             [e["confidence"] for e in before.get("intent_ranking")], abs=1e-6
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from components.sentence_encoder import SentenceEncoder
 
 
@@ -43,7 +42,9 @@ def test_paraphrases_are_close_and_unrelated_messages_far(encoder: SentenceEncod
 def test_a_text_embeds_the_same_alone_or_padded_in_a_batch(encoder: SentenceEncoder) -> None:
     text = "How do I change my PIN?"
     alone = encoder.encode([text])[0]
-    batched = encoder.encode(["Hi", text, "Could you explain the fees for paying in euros with my card abroad?"])[1]
+    batched = encoder.encode(
+        ["Hi", text, "Could you explain the fees for paying in euros with my card abroad?"]
+    )[1]
 
     np.testing.assert_allclose(alone, batched, atol=1e-5)
 
