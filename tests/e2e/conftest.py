@@ -4,8 +4,9 @@ It starts the Rasa server with the trained model, the action server, the portal 
 process on a free port against its own fresh database (migrated first), a Celery worker and beat,
 all through scripts/launcher.py (the same commands `./switchboard run` uses); waits until they are
 healthy; and stops them at the end. The database is PostgreSQL when DATABASE_URL names one (CI),
-otherwise a temporary SQLite file; the channel layer and the broker follow CHANNEL_LAYER_URL and
-CELERY_BROKER_URL (each on a Redis database of its own), or the embedded defaults when unset.
+otherwise a temporary SQLite file. When CHANNEL_LAYER_URL or CELERY_BROKER_URL names Redis (CI), the
+channel layer and the broker are Redis too, on a redis-server of the stack's own; else the embedded
+defaults.
 When a test fails, the tail of every service's log is attached to its report.
 """
 
@@ -26,9 +27,8 @@ from .harness import Stack
 
 E2E_DIR = Path(__file__).resolve().parent
 AGENT_USERNAME = "e2e-agent"
-# Redis databases of the e2e stack's own, so leftovers of other suites never reach its worker.
-E2E_CHANNEL_LAYER_DB = 5
-E2E_BROKER_DB = 6
+REDIS_SETTINGS = ("CHANNEL_LAYER_URL", "CELERY_BROKER_URL")
+_running_stack: dict[str, Stack] = {}  # for the report hook: whose logs to attach to a failure
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -47,19 +47,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.sections.append(("e2e stack logs", stack.logs()))
     return report
 
-
-_running_stack: dict[str, Stack] = {}
-
-
-def redis_url_with_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{db}"))
-
-
-def flush_redis(url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
 
 
 @pytest.fixture(scope="session")
@@ -80,18 +67,21 @@ def e2e_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def stack_env(database_url: str) -> dict[str, str | None]:
-    env = {"DATABASE_URL": database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-           "DJANGO_DEBUG": "false", "SWITCHBOARD_LOG_LEVEL": "INFO",
-           # Fail open fast when the bot is stopped; the bot answers well within this when it is up.
-           "RASA_TIMEOUT_SECONDS": "20"}
-    for name, db in (("CHANNEL_LAYER_URL", E2E_CHANNEL_LAYER_DB), ("CELERY_BROKER_URL", E2E_BROKER_DB)):
-        url = os.environ.get(name, "")
-        if url.startswith("redis://"):
-            env[name] = redis_url_with_db(url, db)
-            flush_redis(env[name])
-        else:
-            env[name] = None  # the embedded default: in-memory layer + relay, filesystem broker
+def uses_redis() -> bool:
+    return any(os.environ.get(name, "").startswith("redis://") for name in REDIS_SETTINGS)
+
+
+def stack_env(database_url: str, redis_port: int | None) -> dict[str, str | None]:
+    """The portal's settings: its own database; a Redis channel layer and broker when the run asks for Redis
+    (on a private redis-server: two runs at once on one machine would otherwise take each other's tasks),
+    else the embedded defaults (in-memory layer with the relay, filesystem broker)."""
+    env: dict[str, str | None] = {
+        "DATABASE_URL": database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+        "DJANGO_DEBUG": "false", "SWITCHBOARD_LOG_LEVEL": "INFO",
+        # A loaded CI machine may slow the bot down: only a stopped bot (refused at once) fails open here.
+        "RASA_TIMEOUT_SECONDS": "20"}
+    for db, name in enumerate(REDIS_SETTINGS, start=1):
+        env[name] = f"redis://127.0.0.1:{redis_port}/{db}" if redis_port else None
     return env
 
 
@@ -106,21 +96,25 @@ def model_path() -> Path:
 
 @pytest.fixture(scope="session")
 def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole stack, healthy, on free ports, for the session; an agent to log in as."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
+    redis_port = launcher.free_port() if uses_redis() else None
     config = launcher.StackConfig(
-        model_path=model_path(), data_dir=data_dir, env=stack_env(e2e_database),
+        model_path=model_path(), data_dir=data_dir, env=stack_env(e2e_database, redis_port),
         portal_port=launcher.free_port(), rasa_port=launcher.free_port(), actions_port=launcher.free_port())
-    supervisor = launcher.Supervisor(data_dir / "log")
-    password = secrets.token_urlsafe(12)
-    running = Stack(config, supervisor, AGENT_USERNAME, password)
+    running = Stack(config, launcher.Supervisor(data_dir / "log"), AGENT_USERNAME, secrets.token_urlsafe(12))
     _running_stack["stack"] = running
-    services = {s.name: s for s in launcher.stack_services(config)}
+    supervisor, services = running.supervisor, {s.name: s for s in launcher.stack_services(config)}
     try:
+        if redis_port:
+            supervisor.start(launcher.redis_service(redis_port, data_dir))
+            supervisor.wait_ready(["redis"])
         # Rasa takes longest to start (imports, model load): start it first, migrate meanwhile.
         supervisor.start(services["rasa"])
         supervisor.start(services["actions"])
         launcher.manage(config, "migrate", "--noinput", "-v", "0")
-        launcher.manage(config, "create_demo_agent", "--username", AGENT_USERNAME, "--password", password)
+        launcher.manage(config, "create_demo_agent", "--username", AGENT_USERNAME,
+                        "--password", running.agent_password)
         for name in ("portal", "worker", "beat"):
             supervisor.start(services[name])
         supervisor.wait_ready()
