@@ -70,6 +70,7 @@ class Running:
     log_path: Path
     tail: deque = field(default_factory=lambda: deque(maxlen=200))
     saw_ready_line: threading.Event = field(default_factory=threading.Event)
+    pump: Optional[threading.Thread] = None  # copies its output; done once the process has closed it
 
     def is_ready(self) -> bool:
         if self.service.ready_line and not self.saw_ready_line.is_set():
@@ -94,7 +95,8 @@ class Supervisor:
             start_new_session=True, text=True, errors="replace", bufsize=1)
         running = Running(service, process, log_path)
         self.running[service.name] = running
-        threading.Thread(target=self._pump, args=(running,), daemon=True).start()
+        running.pump = threading.Thread(target=self._pump, args=(running,), daemon=True)
+        running.pump.start()
         return running
 
     def _pump(self, running: Running) -> None:
@@ -131,7 +133,10 @@ class Supervisor:
         return [n for n, r in self.running.items() if r.process.poll() is not None]
 
     def tail(self, name: str, lines: int = 60) -> str:
-        return "".join(list(self.running[name].tail)[-lines:])
+        running = self.running[name]
+        if running.process.poll() is not None and running.pump:
+            running.pump.join(timeout=2)  # an exited process's last words may still be in the pipe
+        return "".join(list(running.tail)[-lines:])
 
     def stop(self, name: str) -> None:
         self.stop_all([name])
