@@ -69,6 +69,10 @@ async def test_customer_is_answered_by_the_bot_then_handed_to_a_live_agent_and_b
     entities = entity_values(context)
     assert entities.get("card_last_four") == ["4242"]
     assert any("250" in value for value in entities.get("amount", [])), entities
+    assert [line["text"] for line in context["transcript"] if line["sender"] == "customer"] == [
+        GREETING, HOURS_QUESTION, FRAUD_REPORT]
+    assert isinstance(context["slots"], dict)
+    assert handoff["priority"] in {"low", "normal", "high", "urgent"} and handoff["queued_at"]
 
     # Step 4: the agent claims it; the customer sees the agent join; they chat both ways.
     await agent.act("conversation.open", conversation)
