@@ -34,8 +34,15 @@ def spacy_key() -> str:
 
 
 def model_key() -> str:
-    inputs = existing(BOT / "config.yml", BOT / "domain.yml", BOT / "domain", BOT / "data",
-                      BOT / "components", BOT / "nlp", *REQUIREMENTS)
+    inputs = existing(
+        BOT / "config.yml",
+        BOT / "domain.yml",
+        BOT / "domain",
+        BOT / "data",
+        BOT / "components",
+        BOT / "nlp",
+        *REQUIREMENTS,
+    )
     return "model-" + digest(*inputs)
 
 
@@ -60,8 +67,11 @@ def ensure_spacy_pipeline() -> Path:
             cached.parent.mkdir(parents=True, exist_ok=True)
             building = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cached.parent))
             try:
-                run([BOT_PYTHON, BOT / "nlp" / "build_spacy_pipeline.py", "--output", building / "pipeline"],
-                    cwd=BOT, env=bot_process_env())
+                run(
+                    [BOT_PYTHON, BOT / "nlp" / "build_spacy_pipeline.py", "--output", building / "pipeline"],
+                    cwd=BOT,
+                    env=bot_process_env(),
+                )
                 os.replace(building / "pipeline", cached)
             finally:
                 shutil.rmtree(building, ignore_errors=True)
@@ -81,8 +91,20 @@ def ensure_model(force: bool = False) -> Path:
                 domain = "domain" if (BOT / "domain").is_dir() else "domain.yml"
                 # Rasa's own training cache keys components by config and data, not by their code: a
                 # changed custom component could come back from it stale. The key above covers it; no cache.
-                run([BOT / ".venv" / "bin" / "rasa", "train", "--domain", domain, "--out", out,
-                     "--fixed-model-name", key], cwd=BOT, env={**bot_process_env(), "RASA_MAX_CACHE_SIZE": "0"})
+                run(
+                    [
+                        BOT / ".venv" / "bin" / "rasa",
+                        "train",
+                        "--domain",
+                        domain,
+                        "--out",
+                        out,
+                        "--fixed-model-name",
+                        key,
+                    ],
+                    cwd=BOT,
+                    env={**bot_process_env(), "RASA_MAX_CACHE_SIZE": "0"},
+                )
                 os.replace(Path(out) / f"{key}.tar.gz", cached)
     model = BOT / "models" / f"{key}.tar.gz"
     link(cached, model)

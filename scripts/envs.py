@@ -15,9 +15,9 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("SWITCHBOARD_CACHE", Path.home() / ".cache" / "switchboard"))
@@ -54,13 +54,18 @@ def find_bot_python() -> str:
     for candidate in candidates:
         if not candidate or not Path(candidate).exists():
             continue
-        out = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if out.stdout.strip() == BOT_PYTHON_VERSION:
             return candidate
     raise SetupError(
         "The bot needs Python 3.10 (Rasa 3.6 runs on Python 3.8-3.10 only) and none was found.\n"
-        "Install it (for example `pyenv install 3.10`) or set SWITCHBOARD_BOT_PYTHON to its path.")
+        "Install it (for example `pyenv install 3.10`) or set SWITCHBOARD_BOT_PYTHON to its path."
+    )
 
 
 def portal_requirements() -> list[str]:
@@ -108,7 +113,11 @@ def ensure_portal_env() -> Path:
 def ensure_bot_env() -> Path:
     python = find_bot_python()
     bot = ROOT / "bot"
-    req, nodeps, test = bot / "requirements.txt", bot / "requirements-nodeps.txt", bot / "requirements-test.txt"
+    req, nodeps, test = (
+        bot / "requirements.txt",
+        bot / "requirements-nodeps.txt",
+        bot / "requirements-test.txt",
+    )
     key = "bot-" + digest(req, nodeps, test, extra=python)
 
     def install(pip: list) -> None:

@@ -19,9 +19,10 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence, TextIO
+from typing import Self, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTAL_PYTHON_BIN = ROOT / ".venv" / "bin"
@@ -58,8 +59,8 @@ class Service:
     argv: Sequence[str]
     cwd: Path
     env: dict[str, str]
-    probe: Optional[Callable[[], bool]] = None  # polled until True
-    ready_line: Optional[str] = None  # or: a regex its output prints once ready
+    probe: Callable[[], bool] | None = None  # polled until True
+    ready_line: str | None = None  # or: a regex its output prints once ready
     startup_timeout: float = 180.0
 
 
@@ -70,7 +71,7 @@ class Running:
     log_path: Path
     tail: deque = field(default_factory=lambda: deque(maxlen=200))
     saw_ready_line: threading.Event = field(default_factory=threading.Event)
-    pump: Optional[threading.Thread] = None  # copies its output; done once the process has closed it
+    pump: threading.Thread | None = None  # copies its output; done once the process has closed it
 
     def is_ready(self) -> bool:
         if self.service.ready_line and not self.saw_ready_line.is_set():
@@ -81,7 +82,7 @@ class Running:
 class Supervisor:
     """Starts services, waits until they are healthy, and stops them all, children included."""
 
-    def __init__(self, log_dir: Path, echo: Optional[TextIO] = None) -> None:
+    def __init__(self, log_dir: Path, echo: TextIO | None = None) -> None:
         self.log_dir = log_dir
         self.echo = echo  # where to copy every output line, prefixed by the service name
         self.running: dict[str, Running] = {}
@@ -90,9 +91,17 @@ class Supervisor:
     def start(self, service: Service) -> Running:
         log_path = self.log_dir / f"{service.name}.log"
         process = subprocess.Popen(
-            [str(a) for a in service.argv], cwd=service.cwd, env=service.env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, text=True, errors="replace", bufsize=1)
+            [str(a) for a in service.argv],
+            cwd=service.cwd,
+            env=service.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
         running = Running(service, process, log_path)
         self.running[service.name] = running
         running.pump = threading.Thread(target=self._pump, args=(running,), daemon=True)
@@ -113,20 +122,23 @@ class Supervisor:
                     self.echo.write(f"{running.service.name:>8} | {line}")
                     self.echo.flush()
 
-    def wait_ready(self, names: Optional[Sequence[str]] = None) -> None:
+    def wait_ready(self, names: Sequence[str] | None = None) -> None:
         """Block until every named service is ready; raise ServiceFailed if one dies or times out."""
         pending = {n: self.running[n] for n in (names or list(self.running))}
         started = time.monotonic()
         while pending:
             for name, running in list(pending.items()):
                 if running.process.poll() is not None:
-                    raise ServiceFailed(f"{name} exited with code {running.process.returncode}\n"
-                                        + self.tail(name))
+                    raise ServiceFailed(
+                        f"{name} exited with code {running.process.returncode}\n" + self.tail(name)
+                    )
                 if running.is_ready():
                     del pending[name]
                 elif time.monotonic() - started > running.service.startup_timeout:
-                    raise ServiceFailed(f"{name} was not ready after {running.service.startup_timeout:.0f} s\n"
-                                        + self.tail(name))
+                    raise ServiceFailed(
+                        f"{name} was not ready after {running.service.startup_timeout:.0f} s\n"
+                        + self.tail(name)
+                    )
             time.sleep(0.3)
 
     def exited(self) -> list[str]:
@@ -141,7 +153,7 @@ class Supervisor:
     def stop(self, name: str) -> None:
         self.stop_all([name])
 
-    def stop_all(self, names: Optional[Sequence[str]] = None) -> None:
+    def stop_all(self, names: Sequence[str] | None = None) -> None:
         """SIGTERM the services (each shuts its own children down), all at once, latest started first;
         after the grace time, SIGKILL whatever is left of their process groups."""
         stopping = [self.running.pop(n) for n in reversed(names or list(self.running)) if n in self.running]
@@ -160,7 +172,7 @@ class Supervisor:
                 pass
             running.process.wait()
 
-    def __enter__(self) -> "Supervisor":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -168,6 +180,7 @@ class Supervisor:
 
 
 # --- Switchboard's services -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StackConfig:
@@ -206,66 +219,116 @@ def with_overrides(base: Mapping[str, str], overrides: Mapping[str, str | None])
 def bot_base_env(base: Mapping[str, str]) -> dict[str, str]:
     """Every bot command (train, run, test): cwd bot/, with bot/ (custom components, channels, actions)
     and the repo root (`contracts`) importable; no telemetry; Rasa's dependencies' deprecation noise off."""
-    return {**base,
-            "PYTHONPATH": python_path(ROOT / "bot", ROOT),
-            "RASA_TELEMETRY_ENABLED": "false",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-            "PYTHONWARNINGS": "ignore::DeprecationWarning",
-            "PYTHONUNBUFFERED": "1"}
+    return {
+        **base,
+        "PYTHONPATH": python_path(ROOT / "bot", ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def bot_env(config: StackConfig) -> dict[str, str]:
     """Rasa and the action server of the stack: Rasa reaches the actions through endpoints.yml's variable."""
-    return {**bot_base_env(with_overrides(os.environ, config.env)),
-            "ACTION_SERVER_URL": f"{config.actions_url}/webhook"}
+    return {
+        **bot_base_env(with_overrides(os.environ, config.env)),
+        "ACTION_SERVER_URL": f"{config.actions_url}/webhook",
+    }
 
 
 def portal_env(config: StackConfig) -> dict[str, str]:
     """The portal and Celery: portal/ and the repo root on the path, settings from the environment."""
-    stack = {"RASA_URL": config.rasa_url, "SWITCHBOARD_PORTAL_URL": config.portal_url,
-             "SWITCHBOARD_DATA_DIR": str(config.data_dir)}
-    return {**with_overrides({**os.environ, **stack}, config.env),
-            "PYTHONPATH": python_path(ROOT / "portal", ROOT),
-            "PYTHONUNBUFFERED": "1"}
+    stack = {
+        "RASA_URL": config.rasa_url,
+        "SWITCHBOARD_PORTAL_URL": config.portal_url,
+        "SWITCHBOARD_DATA_DIR": str(config.data_dir),
+    }
+    return {
+        **with_overrides({**os.environ, **stack}, config.env),
+        "PYTHONPATH": python_path(ROOT / "portal", ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def rasa_service(config: StackConfig) -> Service:
     return Service(
         name="rasa",
-        argv=[BOT_PYTHON_BIN / "rasa", "run", "--enable-api", "-m", config.model_path,
-              "--port", str(config.rasa_port), "-i", config.host],
-        cwd=ROOT / "bot", env=bot_env(config),
+        argv=[
+            BOT_PYTHON_BIN / "rasa",
+            "run",
+            "--enable-api",
+            "-m",
+            config.model_path,
+            "--port",
+            str(config.rasa_port),
+            "-i",
+            config.host,
+        ],
+        cwd=ROOT / "bot",
+        env=bot_env(config),
         # Rasa listens only once the model is loaded; /status confirms a model is in.
-        probe=lambda: http_ok(f"{config.rasa_url}/status"), startup_timeout=300)
+        probe=lambda: http_ok(f"{config.rasa_url}/status"),
+        startup_timeout=300,
+    )
 
 
 def actions_service(config: StackConfig) -> Service:
     # rasa_sdk directly (what `rasa run actions` calls) skips importing Rasa and TensorFlow: 20 s saved.
     return Service(
         name="actions",
-        argv=[BOT_PYTHON_BIN / "python", "-m", "rasa_sdk", "--actions", "actions",
-              "--port", str(config.actions_port)],
-        cwd=ROOT / "bot", env=bot_env(config),
-        probe=lambda: http_ok(f"{config.actions_url}/health"))
+        argv=[
+            BOT_PYTHON_BIN / "python",
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "--port",
+            str(config.actions_port),
+        ],
+        cwd=ROOT / "bot",
+        env=bot_env(config),
+        probe=lambda: http_ok(f"{config.actions_url}/health"),
+    )
 
 
 def portal_service(config: StackConfig) -> Service:
     return Service(
         name="portal",
-        argv=[PORTAL_PYTHON_BIN / "daphne", "-b", config.host, "-p", str(config.portal_port),
-              "config.asgi:application"],
-        cwd=ROOT, env=portal_env(config),
-        probe=lambda: http_ok(f"{config.portal_url}/"), startup_timeout=60)
+        argv=[
+            PORTAL_PYTHON_BIN / "daphne",
+            "-b",
+            config.host,
+            "-p",
+            str(config.portal_port),
+            "config.asgi:application",
+        ],
+        cwd=ROOT,
+        env=portal_env(config),
+        probe=lambda: http_ok(f"{config.portal_url}/"),
+        startup_timeout=60,
+    )
 
 
 def worker_service(config: StackConfig, concurrency: int = 2) -> Service:
     return Service(
         name="worker",
-        argv=[PORTAL_PYTHON_BIN / "celery", "-A", "config.celery_app", "worker", "--loglevel=INFO",
-              f"--concurrency={concurrency}", "--hostname", f"switchboard-{config.portal_port}@%h"],
-        cwd=ROOT, env=portal_env(config),
-        ready_line=r"@\S+ ready\.", startup_timeout=60)
+        argv=[
+            PORTAL_PYTHON_BIN / "celery",
+            "-A",
+            "config.celery_app",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "--hostname",
+            f"switchboard-{config.portal_port}@%h",
+        ],
+        cwd=ROOT,
+        env=portal_env(config),
+        ready_line=r"@\S+ ready\.",
+        startup_timeout=60,
+    )
 
 
 def beat_service(config: StackConfig) -> Service:
@@ -273,27 +336,53 @@ def beat_service(config: StackConfig) -> Service:
         name="beat",
         # Its schedule file is the portal's setting CELERY_BEAT_SCHEDULE_FILENAME, under the data dir.
         argv=[PORTAL_PYTHON_BIN / "celery", "-A", "config.celery_app", "beat", "--loglevel=INFO"],
-        cwd=ROOT, env=portal_env(config),
-        ready_line=r"beat: Starting", startup_timeout=60)
+        cwd=ROOT,
+        env=portal_env(config),
+        ready_line=r"beat: Starting",
+        startup_timeout=60,
+    )
 
 
 def redis_service(port: int, data_dir: Path) -> Service:
     """A private, memory-only Redis (the e2e stack's own, so no other run's workers share its queues)."""
     return Service(
         name="redis",
-        argv=["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-              "--dir", data_dir],
-        cwd=data_dir, env=dict(os.environ),
-        ready_line=r"Ready to accept connections", startup_timeout=30)
+        argv=[
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            data_dir,
+        ],
+        cwd=data_dir,
+        env=dict(os.environ),
+        ready_line=r"Ready to accept connections",
+        startup_timeout=30,
+    )
 
 
 def stack_services(config: StackConfig) -> list[Service]:
     """The whole stack, in start order (it stops in reverse)."""
-    return [rasa_service(config), actions_service(config), portal_service(config),
-            worker_service(config), beat_service(config)]
+    return [
+        rasa_service(config),
+        actions_service(config),
+        portal_service(config),
+        worker_service(config),
+        beat_service(config),
+    ]
 
 
 def manage(config: StackConfig, *args: str) -> None:
     """Run a Django management command with the stack's settings (migrate, create_demo_agent)."""
-    subprocess.run([str(PORTAL_PYTHON_BIN / "python"), str(ROOT / "manage.py"), *args],
-                   cwd=ROOT, env=portal_env(config), check=True)
+    subprocess.run(
+        [str(PORTAL_PYTHON_BIN / "python"), str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=portal_env(config),
+        check=True,
+    )

@@ -12,7 +12,8 @@ import json
 import re
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -32,8 +33,9 @@ class Client:
     async def send(self, frame: Frame) -> None:
         await self.socket.send(json.dumps(frame))
 
-    async def wait_for(self, matches: Callable[[Frame], bool], timeout: float = FRAME_TIMEOUT_SECONDS,
-                       what: str = "a frame") -> Frame:
+    async def wait_for(
+        self, matches: Callable[[Frame], bool], timeout: float = FRAME_TIMEOUT_SECONDS, what: str = "a frame"
+    ) -> Frame:
         """The first frame not yet waited past that `matches`, reading more until `timeout`."""
         deadline = time.monotonic() + timeout
         while True:
@@ -43,11 +45,13 @@ class Client:
                     return self.frames[index]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no {what} within {timeout:.0f} s; frames received:\n"
-                                     + "\n".join(json.dumps(f)[:400] for f in self.frames[self._seen:]))
+                raise AssertionError(
+                    f"no {what} within {timeout:.0f} s; frames received:\n"
+                    + "\n".join(json.dumps(f)[:400] for f in self.frames[self._seen :])
+                )
             try:
                 raw = await asyncio.wait_for(self.socket.recv(), timeout=remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             self.frames.append(json.loads(raw))
 
@@ -58,7 +62,7 @@ class Client:
         while (remaining := deadline - time.monotonic()) > 0:
             try:
                 self.frames.append(json.loads(await asyncio.wait_for(self.socket.recv(), timeout=remaining)))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         return self.frames[start:]
 
@@ -72,10 +76,18 @@ def is_type(kind: str, **fields: Any) -> Callable[[Frame], bool]:
 
 def is_message(sender: str, text_pattern: str | None = None) -> Callable[[Frame], bool]:
     """A `message.new` from `sender` whose text matches `text_pattern` (a case-insensitive regex)."""
+
     def matches(frame: Frame) -> bool:
         message = frame.get("message") or {}
-        return (frame.get("type") == "message.new" and message.get("sender") == sender
-                and (text_pattern is None or re.search(text_pattern, message.get("text", ""), re.I) is not None))
+        return (
+            frame.get("type") == "message.new"
+            and message.get("sender") == sender
+            and (
+                text_pattern is None
+                or re.search(text_pattern, message.get("text", ""), re.IGNORECASE) is not None
+            )
+        )
+
     return matches
 
 
@@ -83,7 +95,7 @@ class Customer(Client):
     conversation_id: str
 
     @classmethod
-    async def start(cls, http_url: str, ws_url: str) -> "Customer":
+    async def start(cls, http_url: str, ws_url: str) -> Customer:
         """Start a widget session over HTTP, then open the customer socket with its token."""
         async with httpx.AsyncClient(base_url=http_url) as http:
             response = await http.post("/api/widget/sessions", json={})
@@ -105,13 +117,19 @@ class Customer(Client):
 
 class Agent(Client):
     @classmethod
-    async def log_in(cls, http_url: str, ws_url: str, username: str, password: str) -> "Agent":
+    async def log_in(cls, http_url: str, ws_url: str, username: str, password: str) -> Agent:
         """Log in through Django's login form (CSRF and all), then open the agent socket with the session."""
         async with httpx.AsyncClient(base_url=http_url) as http:
             await http.get("/accounts/login/")
-            response = await http.post("/accounts/login/", data={
-                "username": username, "password": password,
-                "csrfmiddlewaretoken": http.cookies["csrftoken"]}, headers={"Referer": f"{http_url}/accounts/login/"})
+            response = await http.post(
+                "/accounts/login/",
+                data={
+                    "username": username,
+                    "password": password,
+                    "csrfmiddlewaretoken": http.cookies["csrftoken"],
+                },
+                headers={"Referer": f"{http_url}/accounts/login/"},
+            )
             assert response.status_code == 302, f"login refused ({response.status_code})"
             cookie = "; ".join(f"{name}={value}" for name, value in http.cookies.items())
         socket = await connect(f"{ws_url}/ws/agent/", origin=http_url, additional_headers={"Cookie": cookie})

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -48,7 +48,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
-
 @pytest.fixture(scope="session")
 def e2e_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database for the stack: a new PostgreSQL database beside DATABASE_URL's, or a SQLite file."""
@@ -76,10 +75,13 @@ def stack_env(database_url: str, redis_port: int | None) -> dict[str, str | None
     (on a private redis-server: two runs at once on one machine would otherwise take each other's tasks),
     else the embedded defaults (in-memory layer with the relay, filesystem broker)."""
     env: dict[str, str | None] = {
-        "DATABASE_URL": database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-        "DJANGO_DEBUG": "false", "SWITCHBOARD_LOG_LEVEL": "INFO",
+        "DATABASE_URL": database_url,
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+        "DJANGO_DEBUG": "false",
+        "SWITCHBOARD_LOG_LEVEL": "INFO",
         # A loaded CI machine may slow the bot down: only a stopped bot (refused at once) fails open here.
-        "RASA_TIMEOUT_SECONDS": "20"}
+        "RASA_TIMEOUT_SECONDS": "20",
+    }
     for db, name in enumerate(REDIS_SETTINGS, start=1):
         env[name] = f"redis://127.0.0.1:{redis_port}/{db}" if redis_port else None
     return env
@@ -100,8 +102,13 @@ def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     data_dir = tmp_path_factory.mktemp("e2e-data")
     redis_port = launcher.free_port() if uses_redis() else None
     config = launcher.StackConfig(
-        model_path=model_path(), data_dir=data_dir, env=stack_env(e2e_database, redis_port),
-        portal_port=launcher.free_port(), rasa_port=launcher.free_port(), actions_port=launcher.free_port())
+        model_path=model_path(),
+        data_dir=data_dir,
+        env=stack_env(e2e_database, redis_port),
+        portal_port=launcher.free_port(),
+        rasa_port=launcher.free_port(),
+        actions_port=launcher.free_port(),
+    )
     running = Stack(config, launcher.Supervisor(data_dir / "log"), AGENT_USERNAME, secrets.token_urlsafe(12))
     _running_stack["stack"] = running
     supervisor, services = running.supervisor, {s.name: s for s in launcher.stack_services(config)}
@@ -113,8 +120,9 @@ def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         supervisor.start(services["rasa"])
         supervisor.start(services["actions"])
         launcher.manage(config, "migrate", "--noinput", "-v", "0")
-        launcher.manage(config, "create_demo_agent", "--username", AGENT_USERNAME,
-                        "--password", running.agent_password)
+        launcher.manage(
+            config, "create_demo_agent", "--username", AGENT_USERNAME, "--password", running.agent_password
+        )
         for name in ("portal", "worker", "beat"):
             supervisor.start(services[name])
         supervisor.wait_ready()

@@ -31,10 +31,15 @@ class Stack:
     def django(self, code: str) -> Any:
         """Run Python in the portal's Django (the stack's own database) and return what it prints as JSON."""
         script = "import json, django; django.setup()\n" + textwrap.dedent(code)
-        out = subprocess.run([str(launcher.PORTAL_PYTHON_BIN / "python"), "-c", script],
-                             cwd=launcher.ROOT, env=launcher.portal_env(self.config) | {
-                                 "DJANGO_SETTINGS_MODULE": "config.settings"},
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [str(launcher.PORTAL_PYTHON_BIN / "python"), "-c", script],
+            cwd=launcher.ROOT,
+            env=launcher.portal_env(self.config) | {"DJANGO_SETTINGS_MODULE": "config.settings"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         if out.returncode != 0:
             raise RuntimeError(f"django snippet failed:\n{out.stderr}")
         return json.loads(out.stdout.strip().splitlines()[-1])

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -14,8 +14,14 @@ from .test_conversation import FRAUD_REPORT, GREETING, HOURS_QUESTION, stored_tr
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling out, and this machine's network refuses.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 LIVE_TIMEOUT_MS = 30_000
 
 
@@ -65,16 +71,22 @@ async def test_customer_page_and_agent_portal_in_a_browser(stack: Stack, browser
 
     # Step 3: the handoff appears in the agent's queue live (no reload), with its context.
     conversation = await customer.evaluate(
-        "JSON.parse(localStorage.getItem('switchboard.widget.session')).conversation_id")
+        "JSON.parse(localStorage.getItem('switchboard.widget.session')).conversation_id"
+    )
     await customer_says(customer, FRAUD_REPORT)
     queue_item = agent.locator(f'[data-testid="queue-item"][data-conversation-id="{conversation}"]')
     await queue_item.click()
     await expect(agent.get_by_test_id("context-reason")).to_contain_text(
-        re.compile("sensitive_topic|explicit_request"))
+        re.compile("sensitive_topic|explicit_request")
+    )
     await expect(agent.get_by_test_id("context-intent")).not_to_have_attribute("data-intent", "")
     await expect(agent.get_by_test_id("context-ranking-item")).not_to_have_count(0)
-    await expect(agent.locator('[data-testid="context-entity"][data-name="card_last_four"] dd')).to_have_text("4242")
-    await expect(agent.locator('[data-testid="context-entity"][data-name="amount"] dd')).to_contain_text("250")
+    await expect(agent.locator('[data-testid="context-entity"][data-name="card_last_four"] dd')).to_have_text(
+        "4242"
+    )
+    await expect(agent.locator('[data-testid="context-entity"][data-name="amount"] dd')).to_contain_text(
+        "250"
+    )
 
     # Step 4: claim; the customer sees the agent join; chat both ways; the bot stays silent; hand back.
     await agent.get_by_test_id("claim-button").click()
@@ -97,5 +109,10 @@ async def test_customer_page_and_agent_portal_in_a_browser(stack: Stack, browser
 
     stored = stored_transcript(stack, conversation)
     assert [m["text"] for m in stored["messages"] if m["sender"] == "customer"] == [
-        GREETING, HOURS_QUESTION, FRAUD_REPORT, HOURS_QUESTION, HOURS_QUESTION]
+        GREETING,
+        HOURS_QUESTION,
+        FRAUD_REPORT,
+        HOURS_QUESTION,
+        HOURS_QUESTION,
+    ]
     assert stored["status"] == "bot"

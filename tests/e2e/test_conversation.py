@@ -19,8 +19,12 @@ SILENCE_SECONDS = 4.0  # the bot answers well within this when it is meant to
 def handoff_of(conversation_id: str, status: str):
     def matches(frame: Frame) -> bool:
         handoff = frame.get("handoff") or {}
-        return (frame.get("type") == "handoff.updated" and handoff.get("conversation_id") == conversation_id
-                and handoff.get("status") == status)
+        return (
+            frame.get("type") == "handoff.updated"
+            and handoff.get("conversation_id") == conversation_id
+            and handoff.get("status") == status
+        )
+
     return matches
 
 
@@ -60,7 +64,9 @@ async def test_customer_is_answered_by_the_bot_then_handed_to_a_live_agent_and_b
     # Step 3: the fraud report goes to a person, live, with its context packet.
     await customer.say(FRAUD_REPORT)
     await customer.wait_for(is_type("conversation.status", status="queued"), what="status queued")
-    handoff = (await agent.wait_for(handoff_of(conversation, "queued"), what="the handoff in the inbox"))["handoff"]
+    handoff = (await agent.wait_for(handoff_of(conversation, "queued"), what="the handoff in the inbox"))[
+        "handoff"
+    ]
     assert handoff["reason"] in {"sensitive_topic", "explicit_request"}
     context = handoff["context"]
     assert context["reason"]["code"] == handoff["reason"]
@@ -70,7 +76,10 @@ async def test_customer_is_answered_by_the_bot_then_handed_to_a_live_agent_and_b
     assert entities.get("card_last_four") == ["4242"]
     assert any("250" in value for value in entities.get("amount", [])), entities
     assert [line["text"] for line in context["transcript"] if line["sender"] == "customer"] == [
-        GREETING, HOURS_QUESTION, FRAUD_REPORT]
+        GREETING,
+        HOURS_QUESTION,
+        FRAUD_REPORT,
+    ]
     assert isinstance(context["slots"], dict)
     assert handoff["priority"] in {"low", "normal", "high", "urgent"} and handoff["queued_at"]
 
@@ -78,7 +87,10 @@ async def test_customer_is_answered_by_the_bot_then_handed_to_a_live_agent_and_b
     await agent.act("conversation.open", conversation)
     snapshot = await agent.wait_for(is_type("conversation.snapshot"), what="the conversation snapshot")
     assert [m["text"] for m in snapshot["messages"] if m["sender"] == "customer"] == [
-        GREETING, HOURS_QUESTION, FRAUD_REPORT]
+        GREETING,
+        HOURS_QUESTION,
+        FRAUD_REPORT,
+    ]
     await agent.act("handoff.claim", conversation)
     joined = await customer.wait_for(is_type("conversation.status", status="assigned"), what="agent joined")
     assert joined["agent"]["display_name"]
@@ -86,7 +98,9 @@ async def test_customer_is_answered_by_the_bot_then_handed_to_a_live_agent_and_b
     await agent.say(conversation, "Hello, I am looking at that payment now.")
     await customer.wait_for(is_message("agent", "looking at that payment"), what="the agent's message")
     await customer.say("Thank you, it was yesterday")
-    await agent.wait_for(is_message("customer", "it was yesterday"), what="the customer's message at the agent")
+    await agent.wait_for(
+        is_message("customer", "it was yesterday"), what="the customer's message at the agent"
+    )
 
     # The bot stays silent while the agent owns the conversation, even on a question it would answer.
     await customer.say(HOURS_QUESTION)
@@ -106,8 +120,14 @@ async def test_customer_is_answered_by_the_bot_then_handed_to_a_live_agent_and_b
     stored = stored_transcript(stack, conversation)
     senders_texts = [(m["sender"], m["text"]) for m in stored["messages"]]
     customer_texts = [t for s, t in senders_texts if s == "customer"]
-    assert customer_texts == [GREETING, HOURS_QUESTION, FRAUD_REPORT, "Thank you, it was yesterday",
-                              HOURS_QUESTION, HOURS_QUESTION]
+    assert customer_texts == [
+        GREETING,
+        HOURS_QUESTION,
+        FRAUD_REPORT,
+        "Thank you, it was yesterday",
+        HOURS_QUESTION,
+        HOURS_QUESTION,
+    ]
     assert ("agent", "Hello, I am looking at that payment now.") in senders_texts
     # No bot message between the agent's first message and the customer's last question (after hand-back).
     agent_at = senders_texts.index(("agent", "Hello, I am looking at that payment now."))
@@ -116,7 +136,13 @@ async def test_customer_is_answered_by_the_bot_then_handed_to_a_live_agent_and_b
     assert senders_texts[-1][0] == "bot"
     # The question asked while the agent owned the conversation was never meant for the bot.
     assert [m["delivery"] for m in stored["messages"] if m["sender"] == "customer"] == [
-        "delivered", "delivered", "delivered", "skipped", "skipped", "delivered"]
+        "delivered",
+        "delivered",
+        "delivered",
+        "skipped",
+        "skipped",
+        "delivered",
+    ]
     assert stored["status"] == "bot"
     assert stored["handoffs"] == [{"reason": handoff["reason"], "outcome": "handed_back", "claimed": True}]
 
@@ -128,9 +154,13 @@ async def test_with_the_bot_down_the_message_is_kept_and_reaches_a_person(bot_st
     conversation = customer.conversation_id
 
     await customer.say(HOURS_QUESTION)
-    await customer.wait_for(is_message("system", r"person|agent|colleague"), what="the 'a person will answer' notice")
+    await customer.wait_for(
+        is_message("system", r"person|agent|colleague"), what="the 'a person will answer' notice"
+    )
     await customer.wait_for(is_type("conversation.status", status="queued"), what="status queued")
-    handoff = (await agent.wait_for(handoff_of(conversation, "queued"), what="the handoff in the inbox"))["handoff"]
+    handoff = (await agent.wait_for(handoff_of(conversation, "queued"), what="the handoff in the inbox"))[
+        "handoff"
+    ]
     assert handoff["reason"] == "bot_unavailable"
 
     await customer.close()
@@ -138,7 +168,8 @@ async def test_with_the_bot_down_the_message_is_kept_and_reaches_a_person(bot_st
 
     stored = stored_transcript(stack, conversation)
     assert [(m["sender"], m["text"]) for m in stored["messages"] if m["sender"] == "customer"] == [
-        ("customer", HOURS_QUESTION)]
+        ("customer", HOURS_QUESTION)
+    ]
     assert [m["delivery"] for m in stored["messages"] if m["sender"] == "customer"] == ["failed"]
     assert not [m for m in stored["messages"] if m["sender"] == "bot"]
     assert stored["status"] == "queued"

@@ -52,11 +52,13 @@ def test_a_service_not_ready_in_time_fails(tmp_path: Path) -> None:
 
 def test_stopping_a_service_stops_its_children_too(tmp_path: Path) -> None:
     # The child ignores SIGTERM, as a busy pool process might: the group is killed after the grace time.
-    code = ("import subprocess, sys, time\n"
-            "child = subprocess.Popen([sys.executable, '-c', "
-            "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)'])\n"
-            "print(child.pid, flush=True)\n"
-            "time.sleep(60)\n")
+    code = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', "
+        "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
     supervisor = Supervisor(tmp_path / "log")
     running = supervisor.start(python_service("worker", code, tmp_path, ready_line=r"^\d+$"))
     supervisor.wait_ready()
@@ -73,5 +75,7 @@ def test_stopping_a_service_stops_its_children_too(tmp_path: Path) -> None:
 
 
 def test_a_none_override_unsets_an_inherited_variable() -> None:
-    env = with_overrides({"CELERY_BROKER_URL": "redis://x/2", "KEEP": "1"}, {"CELERY_BROKER_URL": None, "NEW": "2"})
+    env = with_overrides(
+        {"CELERY_BROKER_URL": "redis://x/2", "KEEP": "1"}, {"CELERY_BROKER_URL": None, "NEW": "2"}
+    )
     assert env == {"KEEP": "1", "NEW": "2"}
