@@ -120,9 +120,9 @@ def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         supervisor.start(services["rasa"])
         supervisor.start(services["actions"])
         launcher.manage(config, "migrate", "--noinput", "-v", "0")
-        launcher.manage(
-            config, "create_demo_agent", "--username", AGENT_USERNAME, "--password", running.agent_password
-        )
+        # --password=...: a generated password may start with "-", which argparse would read as an option.
+        agent = [f"--username={AGENT_USERNAME}", f"--password={running.agent_password}"]
+        launcher.manage(config, "create_demo_agent", *agent)
         for name in ("portal", "worker", "beat"):
             supervisor.start(services[name])
         supervisor.wait_ready()
