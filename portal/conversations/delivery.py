@@ -13,6 +13,7 @@ from contracts.handoff import HandoffReason, HandoffRequest, Priority
 from conversations import selectors, services, transitions
 from conversations.models import Conversation, ConversationStatus, Delivery, Message
 from handoff.context import build_context_packet
+from handoff.models import Handoff
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ def _set_delivery(message: Message, delivery: Delivery) -> None:
     message.save(update_fields=["delivery"])
 
 
-def _queue_for_person(conversation: Conversation, request: HandoffRequest, tracker: dict | None) -> None:
+def queue_for_person(conversation: Conversation, request: HandoffRequest, tracker: dict | None) -> Handoff:
+    """Hand the conversation to the queue with its context packet: from the bot's tracker, or (bot down) none."""
     packet = build_context_packet(
         conversation_id=conversation.pk,
         request=request,
@@ -44,7 +46,7 @@ def _queue_for_person(conversation: Conversation, request: HandoffRequest, track
         tracker=tracker,
         queued_at=timezone.now(),
     )
-    transitions.conversation_queue(conversation_id=conversation.pk, request=request, context=packet)
+    return transitions.conversation_queue(conversation_id=conversation.pk, request=request, context=packet)
 
 
 @transaction.atomic
@@ -61,7 +63,7 @@ def record_bot_turn(*, message_id: int, turn: BotTurn, tracker: dict | None) -> 
         return
     services.messages_post_bot(conversation=conversation, replies=turn.replies)
     if turn.handoff:
-        _queue_for_person(conversation, turn.handoff, tracker)
+        queue_for_person(conversation, turn.handoff, tracker)
 
 
 @transaction.atomic
@@ -80,7 +82,7 @@ def fail_open(*, message_id: int, detail: str) -> None:
     request = HandoffRequest(
         reason=HandoffReason.BOT_UNAVAILABLE, priority=Priority.NORMAL, note=detail[:200]
     )
-    _queue_for_person(conversation, request, tracker=None)
+    queue_for_person(conversation, request, tracker=None)
 
 
 @transaction.atomic

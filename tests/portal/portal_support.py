@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 from collections.abc import Callable
 
-from django.utils import timezone
 
 
 def handoff_answer(
@@ -56,18 +55,10 @@ def start_conversation() -> Any:
 def queue_conversation(conversation: Any, reason: str = "explicit_request", priority: str = "normal") -> Any:
     """Put a conversation with the bot into the queue the way the portal does (a context packet, a transition)."""
     from contracts.handoff import HandoffReason, HandoffRequest, Priority
-    from conversations import selectors, transitions
-    from handoff.context import build_context_packet
+    from conversations.delivery import queue_for_person
 
     request = HandoffRequest(reason=HandoffReason(reason), priority=Priority(priority))
-    packet = build_context_packet(
-        conversation_id=conversation.pk,
-        request=request,
-        transcript=selectors.conversation_transcript(conversation.pk),
-        tracker=None,
-        queued_at=timezone.now(),
-    )
-    return transitions.conversation_queue(conversation_id=conversation.pk, request=request, context=packet)
+    return queue_for_person(conversation, request, tracker=None)
 
 
 def new_client_id() -> str:
