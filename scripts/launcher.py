@@ -343,30 +343,6 @@ def beat_service(config: StackConfig) -> Service:
     )
 
 
-def redis_service(port: int, data_dir: Path) -> Service:
-    """A private, memory-only Redis (the e2e stack's own, so no other run's workers share its queues)."""
-    return Service(
-        name="redis",
-        argv=[
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            data_dir,
-        ],
-        cwd=data_dir,
-        env=dict(os.environ),
-        ready_line=r"Ready to accept connections",
-        startup_timeout=30,
-    )
-
-
 def stack_services(config: StackConfig) -> list[Service]:
     """The whole stack, in start order (it stops in reverse)."""
     return [

@@ -135,12 +135,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"switchboard-test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Names this deployment's keys on a shared Redis (its channel-layer prefix and Celery queue), so two
+# deployments, or two test runs, on one Redis never take each other's events or tasks.
+INSTANCE_NAME = os.environ.get("SWITCHBOARD_INSTANCE") or "switchboard"
+
 CHANNEL_LAYER_URL = os.environ.get("CHANNEL_LAYER_URL", "")
 if CHANNEL_LAYER_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [CHANNEL_LAYER_URL]},
+            "CONFIG": {"hosts": [CHANNEL_LAYER_URL], "prefix": f"asgi:{INSTANCE_NAME}"},
         }
     }
 else:
@@ -218,4 +222,5 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_DIR.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_DEFAULT_QUEUE = INSTANCE_NAME  # workers consume it, beat and the portal send to it
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")

@@ -5,8 +5,8 @@ process on a free port against its own fresh database (migrated first), a Celery
 all through scripts/launcher.py (the same commands `./switchboard run` uses); waits until they are
 healthy; and stops them at the end. The database is PostgreSQL when DATABASE_URL names one (CI),
 otherwise a temporary SQLite file. When CHANNEL_LAYER_URL or CELERY_BROKER_URL names Redis (CI), the
-channel layer and the broker are Redis too, on a redis-server of the stack's own; else the embedded
-defaults.
+channel layer and the broker are that Redis too, under an instance name of the stack's own
+(SWITCHBOARD_INSTANCE: its Celery queue and channel-layer prefix); else the embedded defaults.
 When a test fails, the tail of every service's log is attached to its report.
 """
 
@@ -66,24 +66,21 @@ def e2e_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def uses_redis() -> bool:
-    return any(os.environ.get(name, "").startswith("redis://") for name in REDIS_SETTINGS)
-
-
-def stack_env(database_url: str, redis_port: int | None) -> dict[str, str | None]:
-    """The portal's settings: its own database; a Redis channel layer and broker when the run asks for Redis
-    (on a private redis-server: two runs at once on one machine would otherwise take each other's tasks),
+def stack_env(database_url: str) -> dict[str, str | None]:
+    """The portal's settings: its own database; the run's Redis channel layer and broker when it names them
+    (under a name of this stack's own, so another run on the same Redis never takes its tasks or events),
     else the embedded defaults (in-memory layer with the relay, filesystem broker)."""
     env: dict[str, str | None] = {
         "DATABASE_URL": database_url,
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
         "DJANGO_DEBUG": "false",
         "SWITCHBOARD_LOG_LEVEL": "INFO",
+        "SWITCHBOARD_INSTANCE": f"e2e-{uuid.uuid4().hex[:10]}",
         # A loaded CI machine may slow the bot down: only a stopped bot (refused at once) fails open here.
         "RASA_TIMEOUT_SECONDS": "20",
     }
-    for db, name in enumerate(REDIS_SETTINGS, start=1):
-        env[name] = f"redis://127.0.0.1:{redis_port}/{db}" if redis_port else None
+    for name in REDIS_SETTINGS:
+        env[name] = os.environ.get(name) if os.environ.get(name, "").startswith("redis://") else None
     return env
 
 
@@ -100,11 +97,10 @@ def model_path() -> Path:
 def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole stack, healthy, on free ports, for the session; an agent to log in as."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
-    redis_port = launcher.free_port() if uses_redis() else None
     config = launcher.StackConfig(
         model_path=model_path(),
         data_dir=data_dir,
-        env=stack_env(e2e_database, redis_port),
+        env=stack_env(e2e_database),
         portal_port=launcher.free_port(),
         rasa_port=launcher.free_port(),
         actions_port=launcher.free_port(),
@@ -113,9 +109,6 @@ def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     _running_stack["stack"] = running
     supervisor, services = running.supervisor, {s.name: s for s in launcher.stack_services(config)}
     try:
-        if redis_port:
-            supervisor.start(launcher.redis_service(redis_port, data_dir))
-            supervisor.wait_ready(["redis"])
         # Rasa takes longest to start (imports, model load): start it first, migrate meanwhile.
         supervisor.start(services["rasa"])
         supervisor.start(services["actions"])
