@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class AgentsConfig(AppConfig):
-    """Support agents: their profile, the agent socket, the inbox pages."""
+    """Support agents: who is one, their profile (the name customers see), the inbox page. The bottom layer."""
 
     name = "agents"

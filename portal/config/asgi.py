@@ -13,8 +13,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from agents.consumers import AgentConsumer  # noqa: E402
 from conversations.consumers import CustomerConsumer  # noqa: E402
+from handoff.consumers import AgentConsumer  # noqa: E402
 
 # The customer socket is authenticated by its signed token alone (the widget may be embedded on the bank's own
 # site). The agent socket rides on the login cookie, so it only takes connections from our own origins.

@@ -11,9 +11,8 @@ from django.utils import timezone
 from bot_gateway.client import BotTurn
 from contracts.handoff import HandoffReason, HandoffRequest, Priority
 from conversations import selectors, services, transitions
-from conversations.models import Conversation, ConversationStatus, Delivery, Message
-from handoff.context import build_context_packet
-from handoff.models import Handoff
+from conversations.context import build_context_packet
+from conversations.models import Conversation, ConversationStatus, Delivery, Handoff, Message
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any, Literal, TypedDict, Union
 from django.conf import settings
 
 from agents.models import display_name
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Handoff, Message
 
 # --- shapes shared by frames --------------------------------------------------------------------------------
 
@@ -78,7 +78,7 @@ class HandoffView(TypedDict):
     claimed_at: str | None
     closed_at: str | None
     agent: StaffAgentView | None
-    context: dict[str, Any]  # handoff.context.ContextPacket.to_dict()
+    context: dict[str, Any]  # conversations.context.ContextPacket.to_dict()
 
 
 # --- server → client frames ---------------------------------------------------------------------------------
@@ -194,8 +194,7 @@ def conversation_view(conversation: Conversation) -> ConversationView:
     }
 
 
-def handoff_view(handoff: Any) -> HandoffView:
-    """`handoff` is a handoff.models.Handoff with its conversation (import kept out: handoff imports us)."""
+def handoff_view(handoff: Handoff) -> HandoffView:
     return {
         "conversation_id": str(handoff.conversation_id),
         "status": handoff.conversation.status,

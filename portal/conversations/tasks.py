@@ -6,20 +6,20 @@ import logging
 import time
 from datetime import timedelta
 
+from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
 from bot_gateway.client import BotTurn, BotUnavailable, RasaGateway, get_gateway
-from config.celery_app import app
 from conversations import delivery
 from conversations.models import ConversationStatus, Delivery, Message, Sender
 
 logger = logging.getLogger(__name__)
 
 
-@app.task(
+@shared_task(
     acks_late=True,
     soft_time_limit=settings.BOT_DELIVERY_BUDGET_SECONDS + 10,
     time_limit=settings.BOT_DELIVERY_BUDGET_SECONDS + 30,
@@ -76,7 +76,7 @@ def _tracker_or_none(gateway: RasaGateway, message: Message) -> dict | None:
         return None
 
 
-@app.task(acks_late=True)
+@shared_task(acks_late=True)
 def sweep_undelivered_messages() -> int:
     """Hand to a person every customer message the bot has not answered by the deadline (a dead worker, a lost
     task). Returns how many were handed off."""

@@ -20,9 +20,8 @@ from django.utils import timezone
 from agents.models import display_name
 from contracts.handoff import HandoffRequest
 from conversations import events, services
-from conversations.models import Conversation, ConversationStatus
-from handoff.context import ContextPacket
-from handoff.models import Handoff, Outcome
+from conversations.context import ContextPacket
+from conversations.models import Conversation, ConversationStatus, Handoff, Outcome
 
 Status = ConversationStatus
 

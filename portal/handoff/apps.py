@@ -2,6 +2,7 @@ from django.apps import AppConfig
 
 
 class HandoffConfig(AppConfig):
-    """The queue of conversations waiting for a person, their context packets and priorities."""
+    """The agents' inbox: the agent socket, the queue as agents see it, priority escalation, the hand back to the
+    bot. The top app: it builds on conversations (whose transitions open and close each Handoff) and agents."""
 
     name = "handoff"

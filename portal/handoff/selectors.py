@@ -7,8 +7,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from conversations.models import ConversationStatus
-from handoff.models import Handoff
+from conversations.models import ConversationStatus, Handoff
 
 
 def _handoffs():

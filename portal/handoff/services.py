@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from bot_gateway.client import BotUnavailable, get_gateway
 from conversations import events, transitions
-from conversations.models import ConversationStatus
-from handoff.models import Handoff
+from conversations.models import ConversationStatus, Handoff
 
 logger = logging.getLogger(__name__)
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from config.celery_app import app
-from conversations.models import ConversationStatus
+from conversations.models import ConversationStatus, Handoff
 from handoff import services
-from handoff.models import Handoff
 
 
-@app.task(acks_late=True)
+@shared_task(acks_late=True)
 def raise_waiting_priorities() -> int:
     """Raise by one step every queued handoff that has waited too long at its priority. Returns how many."""
     due = timezone.now() - timedelta(seconds=settings.HANDOFF_PRIORITY_RAISE_AFTER_SECONDS)

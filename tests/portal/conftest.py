@@ -124,9 +124,9 @@ def eager_celery() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def check_every_frame(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every frame a consumer sends is checked against its socket's declared shapes; a mismatch breaks the test."""
-    from agents.consumers import AgentConsumer
     from conversations import frames
     from conversations.consumers import FrameSocket
+    from handoff.consumers import AgentConsumer
 
     sent: list[dict[str, Any]] = []
     original = FrameSocket.send_frame

@@ -11,8 +11,7 @@ from portal_support import handoff_answer, new_client_id, queue_conversation, st
 
 from conversations import services, tasks, transitions
 from conversations.delivery import BOT_UNAVAILABLE_NOTICE
-from conversations.models import ConversationStatus, Delivery, Message
-from handoff.models import Handoff
+from conversations.models import ConversationStatus, Delivery, Handoff, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)  # tasks are queued on commit: let commits happen
 

@@ -17,7 +17,7 @@ from portal_support import queue_conversation, receive_until, socket_headers, st
 
 from config.asgi import application
 from conversations import events
-from handoff.models import Handoff
+from conversations.models import Handoff
 from handoff.tasks import raise_waiting_priorities
 
 pytestmark = pytest.mark.django_db(transaction=True)

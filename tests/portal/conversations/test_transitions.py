@@ -11,8 +11,7 @@ from django.db import connection
 from portal_support import make_agent, queue_conversation, start_conversation
 
 from conversations import transitions
-from conversations.models import Conversation, ConversationStatus, Message, Sender
-from handoff.models import Handoff, Outcome
+from conversations.models import Conversation, ConversationStatus, Handoff, Message, Outcome, Sender
 
 pytestmark = pytest.mark.django_db
 S = ConversationStatus

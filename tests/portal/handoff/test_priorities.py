@@ -10,7 +10,7 @@ from django.utils import timezone
 from portal_support import queue_conversation, start_conversation
 
 from conversations import transitions
-from handoff.models import Handoff
+from conversations.models import Handoff
 from handoff.tasks import raise_waiting_priorities
 
 pytestmark = pytest.mark.django_db

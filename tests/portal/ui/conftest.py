@@ -101,7 +101,7 @@ class Portal:
             from contracts.handoff import HandoffReason, HandoffRequest, Priority
             from conversations import transitions
             from conversations.models import Message
-            from handoff.context import build_context_packet
+            from conversations.context import build_context_packet
             conversation_id = uuid.UUID({conversation_id!r})
             request = HandoffRequest(reason=HandoffReason({reason!r}), priority=Priority({priority!r}),
                                      topic={topic!r}, note={note!r})

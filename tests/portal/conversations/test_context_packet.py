@@ -6,7 +6,7 @@ import json
 from datetime import datetime, UTC
 
 from contracts.handoff import HandoffReason, HandoffRequest, Priority
-from handoff.context import CONTEXT_PACKET_VERSION, ContextPacket, Entity, IntentScore, build_context_packet
+from conversations.context import CONTEXT_PACKET_VERSION, ContextPacket, Entity, IntentScore, build_context_packet
 
 FRAUD = "there's a payment of £250 on my card ending 4242 I never made, I want to talk to someone"
 AT = datetime(2026, 11, 22, 9, 16, 40, tzinfo=UTC)

@@ -22,11 +22,11 @@ from portal_support import (
     start_conversation,
 )
 
-from agents.consumers import CLOSE_NOT_AN_AGENT
 from config.asgi import application
 from conversations import transitions
 from conversations.models import Conversation, Message
 from conversations.sessions import session_token
+from handoff.consumers import CLOSE_NOT_AN_AGENT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
