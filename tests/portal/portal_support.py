@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
-from collections.abc import Callable
-
 
 
 def handoff_answer(
@@ -99,3 +100,37 @@ def is_message(sender: str, text: str | None = None) -> Callable[[dict], bool]:
         )
 
     return matches
+
+
+# Transaction control differs between backends (SQLite logs its BEGIN, PostgreSQL's is implicit) and is not work.
+_TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b", re.IGNORECASE)
+
+
+@contextmanager
+def queries_counted() -> Iterator[list[str]]:
+    """The SQL statements run meanwhile, from every thread (a socket's database thread too), less transaction
+    control; the list fills as they run."""
+    from django.db.backends.utils import CursorWrapper
+
+    statements: list[str] = []
+    original = CursorWrapper._execute_with_wrappers
+
+    def counted(self: Any, sql: str, params: Any, many: bool, executor: Any) -> Any:
+        if not _TRANSACTION_CONTROL.match(sql):
+            statements.append(sql)
+        return original(self, sql, params, many, executor)
+
+    CursorWrapper._execute_with_wrappers = counted  # type: ignore[method-assign]
+    try:
+        yield statements
+    finally:
+        CursorWrapper._execute_with_wrappers = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def assert_query_count(expected: int) -> Iterator[None]:
+    """Zulip's assert_database_query_count: exactly `expected` statements, else fail listing what ran."""
+    with queries_counted() as statements:
+        yield
+    listing = "\n".join(f"  {i}. {sql}" for i, sql in enumerate(statements, 1))
+    assert len(statements) == expected, f"{len(statements)} queries, expected {expected}:\n{listing}"

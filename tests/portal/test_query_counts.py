@@ -1,0 +1,155 @@
+"""How many SQL statements each hot path runs, exactly, so a change that adds one shows here before a benchmark.
+
+A path that needs one more query for a good reason updates its number here, and the comment above it that says
+what the queries are. Transaction control (BEGIN, SAVEPOINT) is not counted: it differs between SQLite and
+PostgreSQL; the counts are the same on both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from portal_support import (
+    assert_query_count,
+    handoff_answer,
+    is_type,
+    new_client_id,
+    queue_conversation,
+    receive_until,
+    socket_headers,
+    start_conversation,
+)
+
+from bot_gateway.client import BotReply, BotTurn, _turn_from_rest_messages
+from config.asgi import application
+from conversations import delivery, services, tasks, transitions
+from conversations.models import Conversation, Delivery, Message, Sender
+from conversations.sessions import session_token
+
+pytestmark = pytest.mark.django_db(transaction=True)  # real commits, as in production: on_commit work runs
+
+TRACKER = {
+    "slots": {"card_last_four": "4242"},
+    "events": [{"event": "user", "parse_data": {"intent": {"name": "report_fraud", "confidence": 0.93}}}],
+}
+
+
+@pytest.fixture
+def no_delivery_task(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Customer messages are stored but not sent to the bot: the delivery is counted on its own below."""
+    queued: list[int] = []
+    monkeypatch.setattr(services, "_queue_delivery_to_bot", queued.append)
+    return queued
+
+
+def pending_message(conversation: Conversation, text: str = "hi") -> Message:
+    return Message.objects.create(
+        conversation=conversation, sender=Sender.CUSTOMER, text=text, delivery=Delivery.PENDING
+    )
+
+
+@pytest.fixture
+def agent(alex: Any) -> Any:
+    """Alex as a socket has them: the user alone, the profile (the display name) not yet loaded."""
+    return User.objects.get(pk=alex.pk)
+
+
+def assigned_conversation(agent: Any) -> Conversation:
+    conversation = start_conversation()
+    queue_conversation(conversation)
+    transitions.conversation_claim(conversation_id=conversation.pk, agent=agent)
+    return conversation
+
+
+# --- a customer message --------------------------------------------------------------------------------------
+
+
+def test_a_customer_message_to_the_bot(no_delivery_task: list[int]) -> None:
+    conversation = start_conversation()
+    # lock the conversation, look for a resend of the client_id, insert the message
+    with assert_query_count(3):
+        services.message_post_customer(conversation_id=conversation.pk, client_id=new_client_id(), text="hi")
+    assert len(no_delivery_task) == 1
+
+
+async def test_a_customer_message_over_the_socket(no_delivery_task: list[int]) -> None:
+    conversation = await database_sync_to_async(start_conversation)()
+    customer = WebsocketCommunicator(application, f"/ws/customer/?token={session_token(conversation.pk)}")
+    assert (await customer.connect())[0]
+    await customer.receive_json_from()  # the snapshot
+    # the service's three; the view of the message needs nothing more
+    with assert_query_count(3):
+        await customer.send_json_to({"type": "message.send", "client_id": "c1", "text": "hi"})
+        await receive_until(customer, is_type("message.ack"))
+    await customer.disconnect()
+
+
+# --- a bot turn ----------------------------------------------------------------------------------------------
+
+
+def test_a_bot_turn_that_answers() -> None:
+    message = pending_message(start_conversation())
+    turn = BotTurn(replies=[BotReply(text="We open at 9."), BotReply(text="Anything else?")])
+    # lock the conversation (found by the message), lock the message, mark it delivered, insert each reply
+    # (before: 6, the message was read once more to find its conversation)
+    with assert_query_count(5):
+        delivery.record_bot_turn(message_id=message.pk, turn=turn, tracker=None)
+
+
+def test_a_bot_turn_that_hands_off() -> None:
+    message = pending_message(start_conversation(), "someone took money from my card")
+    turn = _turn_from_rest_messages(handoff_answer()(message.text))
+    # the answered turn's four for one reply, then the transcript for the context packet; the transition locks
+    # the conversation again (it is its own transaction elsewhere), moves it to queued, inserts the handoff
+    # (before: 9)
+    with assert_query_count(8):
+        delivery.record_bot_turn(message_id=message.pk, turn=turn, tracker=TRACKER)
+
+
+def test_the_whole_delivery_task(fake_rasa: Any) -> None:
+    message = pending_message(start_conversation())
+    # load message and conversation, count the attempt, then the answered turn's five (before: 7)
+    with assert_query_count(6):
+        tasks.deliver_to_bot(message.pk)
+    assert Message.objects.filter(conversation=message.conversation, sender=Sender.BOT).count() == 1
+
+
+# --- agents --------------------------------------------------------------------------------------------------
+
+
+def test_an_agent_message(alex: Any, agent: Any) -> None:
+    conversation = assigned_conversation(alex)
+    # lock the conversation, look for a resend of the client_id, insert the message, and the agent's profile for
+    # the name in the message's view (once per user instance: a socket's user keeps it for the connection)
+    with assert_query_count(4):
+        services.message_post_agent(
+            conversation_id=conversation.pk, agent=agent, client_id=new_client_id(), text="Hi, I'm Alex."
+        )
+
+
+async def test_an_agent_message_over_the_socket(alex: Any) -> None:
+    conversation = await database_sync_to_async(assigned_conversation)(alex)
+    agent = WebsocketCommunicator(
+        application, "/ws/agent/", headers=await database_sync_to_async(socket_headers)(alex)
+    )
+    assert (await agent.connect())[0]
+    await agent.receive_json_from()  # the inbox
+    frame = {"type": "message.send", "conversation_id": str(conversation.pk), "client_id": "a1", "text": "Hi"}
+    # the service's four (the profile: this socket's first use of it)
+    with assert_query_count(4):
+        await agent.send_json_to(frame)
+        await receive_until(agent, is_type("message.ack"))
+    await agent.disconnect()
+
+
+def test_a_claim(agent: Any) -> None:
+    conversation = start_conversation()
+    queue_conversation(conversation)
+    # lock the conversation, move it to assigned, lock the open handoff, mark it claimed, the agent's profile
+    # for the notice, insert the notice ("Alex joined the conversation")
+    with assert_query_count(6):
+        transitions.conversation_claim(conversation_id=conversation.pk, agent=agent)
