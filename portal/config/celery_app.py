@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -38,10 +37,3 @@ app.conf.update(
 )
 app.autodiscover_tasks()
 
-
-@worker_init.connect
-def _publish_through_relay_if_layer_is_local(**_: object) -> None:
-    """A worker's in-memory channel layer reaches nobody: send its events through the portal's relay instead."""
-    from conversations import events
-
-    events.use_relay_if_layer_is_in_memory()

@@ -1,7 +1,10 @@
 """The portal's one settings module: every deployment difference comes from an environment variable.
 
-With no environment at all it runs embedded: SQLite, an in-memory channel layer, a filesystem Celery broker, a
-secret key generated once, everything under SWITCHBOARD_DATA_DIR (default <repo>/var).
+The channel layer and the Celery broker are Redis in every deployment: `./switchboard run` (scripts/launcher.py)
+starts the stack's own Redis and names it in CHANNEL_LAYER_URL and CELERY_BROKER_URL unless they name another.
+Without them (the portal's unit tests, a management command) both are in-memory: they reach only the process
+itself, enough for tests and commands, never for a portal beside a worker. The rest runs on SQLite and a secret
+key generated once unless told otherwise, under SWITCHBOARD_DATA_DIR (default <repo>/var).
 """
 
 from __future__ import annotations
@@ -147,8 +150,7 @@ if CHANNEL_LAYER_URL:
             "CONFIG": {"hosts": [CHANNEL_LAYER_URL], "prefix": f"asgi:{INSTANCE_NAME}"},
         }
     }
-else:
-    # Reaches only this process: a Celery worker then publishes through the portal's event relay (see events.py).
+else:  # one process only (tests, management commands): see the module's docstring
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -200,27 +202,11 @@ WIDGET_TOKEN_MAX_AGE_SECONDS = _env_int("SWITCHBOARD_WIDGET_TOKEN_MAX_AGE_SECOND
 # A queued handoff's priority goes up one step each time it has waited this long.
 HANDOFF_PRIORITY_RAISE_AFTER_SECONDS = _env_int("SWITCHBOARD_PRIORITY_RAISE_AFTER_SECONDS", 300)
 
-# --- event relay (embedded mode: worker → portal) -----------------------------------------------------------
-SWITCHBOARD_PORTAL_URL = os.environ.get("SWITCHBOARD_PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
-EVENT_RELAY_MAX_AGE_SECONDS = 60
-
 # --- Celery -------------------------------------------------------------------------------------------------
 CELERY_DIR = DATA_DIR / "celery"
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _folder in ("queue", "processed", "control"):
-        (CELERY_DIR / _folder).mkdir(parents=True, exist_ok=True)
-    # One folder both ways: the producer (portal) writes where the consumer (worker) reads.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_DIR / "queue"),
-        "data_folder_out": str(CELERY_DIR / "queue"),
-        "processed_folder": str(CELERY_DIR / "processed"),
-        "control_folder": str(CELERY_DIR / "control"),  # else kombu writes ./control in the working directory
-        "store_processed": False,
-        "polling_interval": 0.2,  # seconds a worker waits between looks at the folder: the customer waits too
-    }
-else:
-    CELERY_DIR.mkdir(parents=True, exist_ok=True)
+CELERY_DIR.mkdir(parents=True, exist_ok=True)
+# memory://: one process only, like the in-memory channel layer above (the unit tests run tasks eagerly).
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://"
 CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_DEFAULT_QUEUE = INSTANCE_NAME  # workers consume it, beat and the portal send to it
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")

@@ -1,12 +1,12 @@
 """The end-to-end harness: the real stack, started once per test session.
 
-It starts the Rasa server with the trained model, the action server, the portal as a daphne ASGI
-process on a free port against its own fresh database (migrated first), a Celery worker and beat,
-all through scripts/launcher.py (the same commands `./switchboard run` uses); waits until they are
-healthy; and stops them at the end. The database is PostgreSQL when DATABASE_URL names one (CI),
-otherwise a temporary SQLite file. When CHANNEL_LAYER_URL or CELERY_BROKER_URL names Redis (CI), the
-channel layer and the broker are that Redis too, under an instance name of the stack's own
-(SWITCHBOARD_INSTANCE: its Celery queue and channel-layer prefix); else the embedded defaults.
+It starts the stack's own Redis, the Rasa server with the trained model, the action server, the
+portal as an ASGI process on a free port against its own fresh database (migrated first), a Celery
+worker and beat, all through scripts/launcher.py (the same commands `./switchboard run` uses); waits
+until they are healthy; and stops them at the end. The database is PostgreSQL when DATABASE_URL names
+one (CI), otherwise a temporary SQLite file. When CHANNEL_LAYER_URL or CELERY_BROKER_URL names Redis
+(CI), the channel layer and the broker are that Redis, under an instance name of the stack's own
+(SWITCHBOARD_INSTANCE: its Celery queue and channel-layer prefix); else the stack's own Redis.
 When a test fails, the tail of every service's log is attached to its report.
 """
 
@@ -69,7 +69,7 @@ def e2e_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def stack_env(database_url: str) -> dict[str, str | None]:
     """The portal's settings: its own database; the run's Redis channel layer and broker when it names them
     (under a name of this stack's own, so another run on the same Redis never takes its tasks or events),
-    else the embedded defaults (in-memory layer with the relay, filesystem broker)."""
+    else the embedded defaults (the stack's own Redis)."""
     env: dict[str, str | None] = {
         "DATABASE_URL": database_url,
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
@@ -104,12 +104,14 @@ def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         portal_port=launcher.free_port(),
         rasa_port=launcher.free_port(),
         actions_port=launcher.free_port(),
+        redis_port=launcher.free_port(),
     )
     running = Stack(config, launcher.Supervisor(data_dir / "log"), AGENT_USERNAME, secrets.token_urlsafe(12))
     _running_stack["stack"] = running
     supervisor, services = running.supervisor, {s.name: s for s in launcher.stack_services(config)}
     try:
         # Rasa takes longest to start (imports, model load): start it first, migrate meanwhile.
+        supervisor.start(services["redis"])
         supervisor.start(services["rasa"])
         supervisor.start(services["actions"])
         launcher.manage(config, "migrate", "--noinput", "-v", "0")

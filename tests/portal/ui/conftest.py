@@ -1,10 +1,10 @@
 """The browser-test harness: the portal as a real daphne process, and Debian's chromium driven by Playwright.
 
-The portal runs as `./switchboard run` starts it (scripts/launcher.py), on the embedded defaults (in-memory channel
-layer, filesystem broker) and a SQLite file of its own, with no Rasa server and no Celery worker: these tests are
-about what people see. A test puts a conversation into the queue the way the portal does (transitions), from a
-Django process of its own that publishes its events through the portal's relay, as a worker on the embedded
-defaults does; so what the browsers see arrives live over the real WebSockets.
+The portal runs as `./switchboard run` starts it (scripts/launcher.py), on the embedded defaults (the stack's own
+Redis as channel layer and broker) and a SQLite file of its own, with no Rasa server and no Celery worker: these
+tests are about what people see. A test puts a conversation into the queue the way the portal does (transitions),
+from a Django process of its own that publishes its events on that Redis, as a worker does; so what the browsers
+see arrives live over the real WebSockets.
 """
 
 from __future__ import annotations
@@ -68,12 +68,8 @@ class Portal:
     def django(self, code: str) -> Any:
         """Run Python with the portal's settings and database; return the JSON its last printed line holds.
 
-        Events go through the portal's relay (as from a worker), so the browsers hear of the change live."""
-        script = (
-            "import json, django; django.setup()\n"
-            "from conversations import events; events.use_relay_if_layer_is_in_memory()\n"
-            + textwrap.dedent(code)
-        )
+        Events go out on the stack's Redis (as from a worker), so the browsers hear of the change live."""
+        script = "import json, django; django.setup()\n" + textwrap.dedent(code)
         done = subprocess.run(
             [str(launcher.PORTAL_PYTHON_BIN / "python"), "-c", script], cwd=launcher.ROOT,
             env=self.env | {"DJANGO_SETTINGS_MODULE": "config.settings"}, capture_output=True, text=True, timeout=60,
@@ -133,7 +129,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         data_dir=data_dir,
         env={"DJANGO_SECRET_KEY": secrets.token_urlsafe(40), "DJANGO_DEBUG": "false",
              "DATABASE_URL": f"sqlite:///{data_dir / 'ui.sqlite3'}", **NOT_INHERITED},
-        portal_port=launcher.free_port(), rasa_port=launcher.free_port(),
+        portal_port=launcher.free_port(), rasa_port=launcher.free_port(), redis_port=launcher.free_port(),
     )
     env = launcher.portal_env(config)
     migrated = subprocess.run([str(launcher.PORTAL_PYTHON_BIN / "python"), str(launcher.ROOT / "manage.py"),
@@ -143,13 +139,14 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     supervisor = launcher.Supervisor(data_dir / "log")
     running = Portal(config, env)
     try:
+        supervisor.start(launcher.redis_service(config))
         supervisor.start(launcher.portal_service(config))
         supervisor.wait_ready()
         running.create_agent("alex", "Alex")
         running.create_agent("sam", "Sam")
         yield running
     except launcher.ServiceFailed as exc:
-        pytest.fail(f"the portal did not start: {exc}\n{supervisor.tail('portal')}")
+        pytest.fail(f"the portal did not start: {exc}")
     finally:
         supervisor.stop_all()
 
