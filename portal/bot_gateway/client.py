@@ -1,7 +1,10 @@
 """HTTP client of the Rasa server: its REST channel (a customer's turn), the tracker (context), restart (hand back).
 
 Every call has connect and read timeouts; every way the bot can fail — refused, timed out, 5xx, a reply that is
-not what the contract says — comes out as one `BotUnavailable`, which the portal answers by failing open.
+not what the contract says — comes out as one `BotUnavailable`, which the portal answers by failing open. Its
+subclass `BotUnreachable` says the request surely never reached the bot (no connection), so sending it again
+cannot make the bot run a turn twice; after any other failure the turn may have run, and `turn_in_tracker` finds
+it by the portal's message id, which every customer message carries to the bot as REST-channel metadata.
 """
 
 from __future__ import annotations
@@ -19,8 +22,17 @@ from contracts.handoff import HandoffContractError, HandoffRequest, parse_handof
 logger = logging.getLogger(__name__)
 
 
+# The key, in a REST-channel message's `metadata`, of the portal's id of that customer message. Rasa keeps the
+# metadata on the tracker's user event, so a turn whose answer was lost can be found there (docs/handoff.md).
+MESSAGE_ID_KEY = "switchboard_message_id"
+
+
 class BotUnavailable(Exception):
     """The bot could not answer: down, too slow, failing, or answering garbage."""
+
+
+class BotUnreachable(BotUnavailable):
+    """No connection to the bot could be made (refused, connect timeout): the request never reached it."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +65,17 @@ class RasaGateway:
             transport=transport,
         )
 
-    def send_message(self, conversation_id: uuid.UUID | str, text: str) -> BotTurn:
-        """Post the customer's (already masked) text to the REST channel; the bot's replies and handoff request."""
+    def send_message(self, conversation_id: uuid.UUID | str, text: str, *, message_id: int) -> BotTurn:
+        """Post the customer's (already masked) text to the REST channel, tagged with the portal's message id;
+        the bot's replies and handoff request."""
         body = self._request(
-            "POST", "/webhooks/rest/webhook", json={"sender": str(conversation_id), "message": text}
+            "POST",
+            "/webhooks/rest/webhook",
+            json={
+                "sender": str(conversation_id),
+                "message": text,
+                "metadata": {MESSAGE_ID_KEY: message_id},
+            },
         )
         if not isinstance(body, list):
             raise BotUnavailable(f"REST channel answered {type(body).__name__}, not a list")
@@ -78,6 +97,8 @@ class RasaGateway:
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._client.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise BotUnreachable(f"{method} {path}: cannot connect ({type(exc).__name__}: {exc})") from exc
         except httpx.TimeoutException as exc:
             raise BotUnavailable(f"{method} {path}: timed out ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
@@ -88,6 +109,26 @@ class RasaGateway:
             return response.json()
         except ValueError as exc:
             raise BotUnavailable(f"{method} {path}: answer is not JSON") from exc
+
+
+def turn_in_tracker(tracker: dict[str, Any], message_id: int) -> BotTurn | None:
+    """The bot's turn for the portal's message `message_id` as the tracker holds it: the user event tagged with
+    that id and the bot's messages after it. None if the bot has not recorded it (Rasa saves a turn's events
+    together, once the turn is over, so a turn is either all there or not at all)."""
+    events = [e for e in tracker.get("events") or [] if isinstance(e, dict)]
+    for index, event in enumerate(events):
+        if event.get("event") == "user" and (event.get("metadata") or {}).get(MESSAGE_ID_KEY) == message_id:
+            replies = []
+            for later in events[index + 1 :]:
+                if later.get("event") == "user":
+                    break
+                if later.get("event") == "bot":
+                    data = later.get("data") or {}
+                    replies.append(
+                        {"text": later.get("text"), "buttons": data.get("buttons"), "custom": data.get("custom")}
+                    )
+            return _turn_from_rest_messages(replies)
+    return None
 
 
 def _turn_from_rest_messages(messages: list[Any]) -> BotTurn:

@@ -48,7 +48,8 @@ class Sender(models.TextChoices):
 class Delivery(models.TextChoices):
     """Whether a customer message reached the bot. Only customer messages have one."""
 
-    PENDING = "pending"  # stored, the bot has not answered it yet
+    PENDING = "pending"  # stored, waiting for its turn with the bot
+    SENDING = "sending"  # with the bot now: at most one message of a conversation at a time (delivery.py)
     DELIVERED = "delivered"  # the bot answered it
     FAILED = "failed"  # the bot was down: the conversation went to a person instead
     SKIPPED = "skipped"  # written while a person had the conversation: never meant for the bot

@@ -53,14 +53,14 @@ def message_post_customer(
     )
     events.message_created(message, origin_channel)
     if for_bot:
-        transaction.on_commit(lambda: _queue_delivery_to_bot(message.pk))
+        transaction.on_commit(lambda: _queue_delivery_to_bot(conversation.pk))
     return message
 
 
-def _queue_delivery_to_bot(message_id: int) -> None:
+def _queue_delivery_to_bot(conversation_id: uuid.UUID) -> None:
     from conversations.tasks import deliver_to_bot  # tasks imports this module
 
-    deliver_to_bot.delay(message_id)
+    deliver_to_bot.delay(str(conversation_id))
 
 
 @transaction.atomic

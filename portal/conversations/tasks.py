@@ -12,9 +12,16 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from bot_gateway.client import BotTurn, BotUnavailable, RasaGateway, get_gateway
+from bot_gateway.client import (
+    BotTurn,
+    BotUnavailable,
+    BotUnreachable,
+    RasaGateway,
+    get_gateway,
+    turn_in_tracker,
+)
 from conversations import delivery
-from conversations.models import ConversationStatus, Delivery, Message, Sender
+from conversations.models import Message, Sender
 
 logger = logging.getLogger(__name__)
 
@@ -24,47 +31,57 @@ logger = logging.getLogger(__name__)
     soft_time_limit=settings.BOT_DELIVERY_BUDGET_SECONDS + 10,
     time_limit=settings.BOT_DELIVERY_BUDGET_SECONDS + 30,
 )
-def deliver_to_bot(message_id: int) -> None:
-    """Send a customer message to the bot and record its answer; fail open to a person if the bot cannot answer.
+def deliver_to_bot(conversation_id: str) -> None:
+    """Send the conversation's next waiting customer message to the bot and record its answer, or fail open to a
+    person if the bot cannot answer; then queue the next one. Queued for every message stored: a task that finds
+    another message of its conversation with the bot does nothing (that one's task queues the next).
 
-    Retries in the task itself, a bounded few times with a doubling pause, so the customer waits seconds, not
-    minutes; a worker that dies mid-way leaves the message pending for `sweep_undelivered_messages`."""
-    message = (
-        Message.objects.select_related("conversation").filter(pk=message_id, sender=Sender.CUSTOMER).first()
-    )
-    if message is None or message.delivery != Delivery.PENDING:
-        return
-    if message.conversation.status != ConversationStatus.BOT:
-        delivery.skip_delivery(message_id=message_id)
+    A worker that dies mid-way leaves the message unanswered for `sweep_undelivered_messages`."""
+    message = delivery.message_take_for_bot(conversation_id=conversation_id)
+    if message is None:
         return
     gateway = get_gateway()
     try:
-        turn = _send_with_retries(gateway, message)
-        tracker = _tracker_or_none(gateway, message) if turn.handoff else None
+        turn, tracker = _ask_bot(gateway, message)
     except BotUnavailable as exc:
-        delivery.fail_open(message_id=message_id, detail=str(exc))
-        return
-    except SoftTimeLimitExceeded:
-        delivery.fail_open(message_id=message_id, detail="the bot took too long to answer")
-        return
+        delivery.fail_open(message_id=message.pk, detail=str(exc))
+    except SoftTimeLimitExceeded:  # prefork pool only; in the thread pool the gateway's timeouts bound a task
+        delivery.fail_open(message_id=message.pk, detail="the bot took too long to answer")
+    else:
+        delivery.record_bot_turn(message_id=message.pk, turn=turn, tracker=tracker)
     finally:
         gateway.close()
-    delivery.record_bot_turn(message_id=message_id, turn=turn, tracker=tracker)
+    if delivery.messages_wait_for_bot(conversation_id=conversation_id):
+        deliver_to_bot.delay(conversation_id)
 
 
-def _send_with_retries(gateway: RasaGateway, message: Message) -> BotTurn:
+def _ask_bot(gateway: RasaGateway, message: Message) -> tuple[BotTurn, dict | None]:
+    """The bot's turn for `message` (and the tracker, when the bot asks for a person), without ever making the
+    bot run that turn twice: the message is sent again only after a failure that proves it never reached the bot
+    (no connection). After any other failure (a read timeout, an error status) the bot may have run the turn, so
+    the later tries look for it in the tracker instead (`turn_in_tracker`). Bounded tries, doubling pauses."""
     attempts = max(1, settings.BOT_DELIVERY_ATTEMPTS)
-    attempt = 1
-    while True:
-        Message.objects.filter(pk=message.pk).update(delivery_attempts=F("delivery_attempts") + 1)
-        try:
-            return gateway.send_message(message.conversation_id, message.bot_input)
-        except BotUnavailable as exc:
-            if attempt == attempts:
-                raise
-            logger.info("bot unavailable (attempt %s of %s): %s", attempt, attempts, exc)
+    may_have_arrived = False
+    failure: BotUnavailable | None = None
+    for attempt in range(attempts):
+        if attempt:
+            logger.info("bot unavailable (try %s of %s): %s", attempt, attempts, failure)
             time.sleep(0.5 * 2 ** (attempt - 1))
-            attempt += 1
+        try:
+            if may_have_arrived:
+                tracker = gateway.fetch_tracker(message.conversation_id)
+                turn = turn_in_tracker(tracker, message.pk)
+                if turn is not None:
+                    return turn, tracker if turn.handoff else None
+                continue  # not there (yet): the bot may still be running it, so never send it again
+            Message.objects.filter(pk=message.pk).update(delivery_attempts=F("delivery_attempts") + 1)
+            turn = gateway.send_message(message.conversation_id, message.bot_input, message_id=message.pk)
+            return turn, _tracker_or_none(gateway, message) if turn.handoff else None
+        except BotUnavailable as exc:
+            failure = failure if may_have_arrived else exc  # the failure that left it in doubt is the one told
+            may_have_arrived = may_have_arrived or not isinstance(exc, BotUnreachable)
+    assert failure is not None
+    raise failure
 
 
 def _tracker_or_none(gateway: RasaGateway, message: Message) -> dict | None:
@@ -82,7 +99,7 @@ def sweep_undelivered_messages() -> int:
     task). Returns how many were handed off."""
     deadline = timezone.now() - timedelta(seconds=settings.BOT_DELIVERY_DEADLINE_SECONDS)
     stale = list(
-        Message.objects.filter(sender=Sender.CUSTOMER, delivery=Delivery.PENDING, created_at__lt=deadline)
+        Message.objects.filter(sender=Sender.CUSTOMER, delivery__in=delivery.UNANSWERED, created_at__lt=deadline)
         .order_by("created_at")
         .values_list("pk", flat=True)
     )

@@ -25,38 +25,81 @@ from portal_support import make_agent
 @dataclass
 class FakeRasa:
     """Speaks the three Rasa HTTP calls the bot gateway makes. `answer(text)` gives the REST channel's reply list;
-    `status` forces an HTTP status; `delay` makes it slow; every request is recorded."""
+    `status` forces an HTTP status; `delay` makes it slow (so turns that overlap show); every request is recorded.
+    Like Rasa it keeps each turn in the sender's tracker (the user event with the request's metadata, then the
+    bot's messages), unless `tracker` is set. `stall_next` seconds: the next turn is run and kept, but answered
+    only after that long (a read timeout for the caller). `most_in_flight`: the most turns that ran at once, per
+    sender and ("") in all."""
 
     url: str = ""
     answer: Callable[[str], list[dict[str, Any]]] = lambda text: [
         {"recipient_id": "x", "text": f"echo: {text}"}
     ]
-    tracker: dict[str, Any] = field(default_factory=lambda: {"slots": {}, "events": []})
+    tracker: dict[str, Any] | None = None
     status: int = 200
     raw_body: bytes | None = None
     delay: float = 0.0
+    stall_next: float = 0.0
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    in_flight: dict[str, int] = field(default_factory=dict)
+    most_in_flight: dict[str, int] = field(default_factory=dict)  # per sender, and "" for all senders
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def respond(self, method: str, path: str, body: Any) -> tuple[int, bytes]:
-        self.requests.append((method, path, body))
-        time.sleep(self.delay)
+        with self.lock:
+            self.requests.append((method, path, body))
+        if not path.startswith("/webhooks/rest/webhook"):
+            time.sleep(self.delay)
         if self.status != 200:
             return self.status, b'{"error": "boom"}'
         if self.raw_body is not None:
             return 200, self.raw_body
         if path.startswith("/webhooks/rest/webhook"):
-            return 200, json.dumps(self.answer(body["message"])).encode()
+            return 200, json.dumps(self._turn(body)).encode()
         if path.endswith("/tracker/events"):
             return 200, json.dumps({"sender_id": path.split("/")[2], "events": []}).encode()
         if path.endswith("/tracker"):
-            return 200, json.dumps(self.tracker).encode()
+            sender = path.split("/")[2]
+            with self.lock:
+                tracker = self.tracker or {"sender_id": sender, "slots": {}, "events": self.events.get(sender, [])}
+                return 200, json.dumps(tracker).encode()
         return 404, b"{}"
 
-    def bot_inputs(self) -> list[str]:
+    def _turn(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        sender = body["sender"]
+        with self.lock:
+            for key in (sender, ""):
+                self.in_flight[key] = self.in_flight.get(key, 0) + 1
+                self.most_in_flight[key] = max(self.most_in_flight.get(key, 0), self.in_flight[key])
+            stall, self.stall_next = self.stall_next, 0.0
+        try:
+            time.sleep(self.delay)
+            replies = self.answer(body["message"])
+            with self.lock:
+                self.events.setdefault(sender, []).extend(
+                    [{"event": "user", "text": body["message"], "metadata": body.get("metadata") or {}}]
+                    + [
+                        {
+                            "event": "bot",
+                            "text": r.get("text"),
+                            "data": {"buttons": r.get("buttons"), "custom": r.get("custom")},
+                        }
+                        for r in replies
+                    ]
+                )
+        finally:
+            with self.lock:
+                for key in (sender, ""):
+                    self.in_flight[key] -= 1
+        time.sleep(stall)
+        return replies
+
+    def bot_inputs(self, sender: str | None = None) -> list[str]:
         return [
             body["message"]
             for method, path, body in self.requests
-            if path.startswith("/webhooks/rest/webhook")
+            if path.startswith("/webhooks/rest/webhook") and sender in (None, body["sender"])
         ]
 
 

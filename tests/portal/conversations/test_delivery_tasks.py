@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from portal_support import handoff_answer, new_client_id, queue_conversation, start_conversation
 
-from conversations import services, tasks, transitions
+from bot_gateway.client import BotTurn
+from conversations import delivery, services, tasks, transitions
 from conversations.delivery import BOT_UNAVAILABLE_NOTICE
 from conversations.models import ConversationStatus, Delivery, Handoff, Message
 
@@ -62,7 +63,7 @@ def test_a_resent_message_is_stored_and_delivered_once(fake_rasa: Any) -> None:
     again = services.message_post_customer(conversation_id=conversation.pk, client_id="same", text="hi")
     assert first.pk == again.pk
     assert fake_rasa.bot_inputs() == ["hi"]
-    tasks.deliver_to_bot(first.pk)  # a redelivered task finds the work done
+    tasks.deliver_to_bot(str(conversation.pk))  # a redelivered task finds the work done
     assert fake_rasa.bot_inputs() == ["hi"]
 
 
@@ -98,7 +99,7 @@ def test_a_message_the_bot_had_not_reached_when_a_person_took_over_is_skipped(fa
         conversation=conversation, sender="customer", text="hi", delivery=Delivery.PENDING
     )
     queue_conversation(conversation)
-    tasks.deliver_to_bot(message.pk)
+    tasks.deliver_to_bot(str(conversation.pk))
     message.refresh_from_db()
     assert message.delivery == Delivery.SKIPPED and fake_rasa.bot_inputs() == []
 
@@ -115,12 +116,63 @@ def test_bot_down_fails_open_keeps_the_message_and_tells_the_customer(rasa_down:
     assert handoff.context["intent"] is None and handoff.context["transcript"][0]["text"] == "hi"
 
 
-def test_a_failing_bot_is_tried_again_before_failing_open(fake_rasa: Any, settings: Any) -> None:
-    settings.BOT_DELIVERY_ATTEMPTS = 2
+def test_a_bot_that_cannot_be_reached_is_tried_again_before_failing_open(
+    rasa_down: None, settings: Any
+) -> None:
+    settings.BOT_DELIVERY_ATTEMPTS = 3
+    message = say(start_conversation(), "hi")
+    assert (message.delivery, message.delivery_attempts) == (Delivery.FAILED, 3)
+
+
+def test_a_bot_answering_an_error_is_not_sent_the_message_again(fake_rasa: Any, settings: Any) -> None:
+    """The bot may have run the turn before failing: the portal looks in the tracker, it never resends."""
+    settings.BOT_DELIVERY_ATTEMPTS = 3
     fake_rasa.status = 503
     message = say(start_conversation(), "hi")
-    assert (message.delivery, message.delivery_attempts) == (Delivery.FAILED, 2)
-    assert len(fake_rasa.bot_inputs()) == 2
+    assert (message.delivery, message.delivery_attempts) == (Delivery.FAILED, 1)
+    assert len(fake_rasa.bot_inputs()) == 1
+    tracker_path = f"/conversations/{message.conversation_id}/tracker"
+    assert [path for _, path, _ in fake_rasa.requests].count(tracker_path) == 2  # tries 2 and 3
+
+
+def test_a_turn_whose_answer_timed_out_is_taken_from_the_tracker_not_run_again(
+    fake_rasa: Any, settings: Any
+) -> None:
+    settings.RASA_TIMEOUT_SECONDS = 0.3
+    fake_rasa.stall_next = 1.0  # the bot runs the turn, but its answer comes after the read timeout
+    conversation = start_conversation()
+    message = say(conversation, "hi")
+    assert (message.delivery, message.delivery_attempts) == (Delivery.DELIVERED, 1)
+    assert fake_rasa.bot_inputs() == ["hi"]
+    assert transcript(conversation) == [("customer", "hi"), ("bot", "echo: hi")]
+
+
+def test_a_timed_out_turn_not_in_the_tracker_fails_open_without_a_resend(
+    fake_rasa: Any, settings: Any
+) -> None:
+    settings.RASA_TIMEOUT_SECONDS = 0.3
+    fake_rasa.stall_next = 1.0
+    fake_rasa.tracker = {"slots": {}, "events": []}  # as if the bot were still running the turn
+    conversation = start_conversation()
+    message = say(conversation, "hi")
+    assert (message.delivery, message.delivery_attempts) == (Delivery.FAILED, 1)
+    assert fake_rasa.bot_inputs() == ["hi"]
+    assert transcript(conversation) == [("customer", "hi"), ("system", BOT_UNAVAILABLE_NOTICE)]
+
+
+def test_a_conversations_messages_are_taken_for_the_bot_one_at_a_time_oldest_first() -> None:
+    conversation = start_conversation()
+    first, second = (
+        Message.objects.create(conversation=conversation, sender="customer", text=t, delivery=Delivery.PENDING)
+        for t in ("first", "second")
+    )
+    taken = delivery.message_take_for_bot(conversation_id=conversation.pk)
+    assert taken is not None and taken.pk == first.pk
+    assert delivery.message_take_for_bot(conversation_id=conversation.pk) is None  # first is with the bot
+    delivery.record_bot_turn(message_id=first.pk, turn=BotTurn(replies=[]), tracker=None)
+    taken = delivery.message_take_for_bot(conversation_id=conversation.pk)
+    assert taken is not None and taken.pk == second.pk
+    assert Message.objects.get(pk=second.pk).delivery == Delivery.SENDING
 
 
 def test_the_sweep_hands_off_messages_left_undelivered(fake_rasa: Any, settings: Any) -> None:
