@@ -1,4 +1,4 @@
-# The portal (Django + Channels under daphne); the same image runs the Celery worker and beat.
+# The portal (Django + Channels under uvicorn); the same image runs the Celery worker and beat.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -23,4 +23,4 @@ RUN useradd --system --create-home switchboard && mkdir -p /data && chown switch
 USER switchboard
 EXPOSE 8000
 ENTRYPOINT ["switchboard-entrypoint"]
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
+CMD ["uvicorn", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--ws", "websockets", "--log-level", "warning", "config.asgi:application"]

@@ -268,6 +268,7 @@ class StackConfig:
     rasa_port: int = 5005
     actions_port: int = 5055
     redis_port: int = 6380  # the stack's own Redis (redis_service); beside, not on, a machine's 6379
+    portal_workers: int = 2  # ASGI processes on the portal's port (one per core of a 2-core machine)
     host: str = "127.0.0.1"
 
     @property
@@ -442,14 +443,22 @@ def actions_service(config: StackConfig) -> Service:
 
 
 def portal_service(config: StackConfig) -> Service:
+    """uvicorn: its worker processes share one port, and it starts again a worker that dies."""
     return Service(
         name="portal",
         argv=[
-            PORTAL_PYTHON_BIN / "daphne",
-            "-b",
+            PORTAL_PYTHON_BIN / "uvicorn",
+            "--host",
             config.host,
-            "-p",
+            "--port",
             str(config.portal_port),
+            "--workers",
+            str(config.portal_workers),
+            "--ws",
+            "websockets",
+            # Its INFO lines would log each customer socket's URL, bearer token included.
+            "--log-level",
+            "warning",
             "config.asgi:application",
         ],
         cwd=ROOT,

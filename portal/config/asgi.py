@@ -1,4 +1,4 @@
-"""ASGI entry point: `daphne config.asgi:application` (cwd portal/)."""
+"""ASGI entry point: `uvicorn config.asgi:application` (cwd portal/; see scripts/launcher.py)."""
 
 import os
 

@@ -174,7 +174,9 @@ SWITCHBOARD_SERVE_STATIC = _env_bool("SWITCHBOARD_SERVE_STATIC", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # The process id: several portal processes share one log (and one port).
+    "formatters": {"portal": {"format": "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "portal"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SWITCHBOARD_LOG_LEVEL", "INFO")},
 }
 

@@ -12,5 +12,5 @@ urlpatterns = [
 ]
 
 if settings.SWITCHBOARD_SERVE_STATIC:
-    # daphne has no static file handler; serve app static files from their apps (a proxy may take this over).
+    # the ASGI server has no static file handler; serve app static files from their apps (a proxy may take this over).
     urlpatterns.append(re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}))

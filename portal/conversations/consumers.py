@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -10,6 +11,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from conversations import events, frames, selectors, services
 from conversations.sessions import conversation_id_from_token
+
+logger = logging.getLogger(__name__)
 
 CLOSE_BAD_TOKEN = 4401
 CLOSE_UNKNOWN_CONVERSATION = 4404
@@ -64,6 +67,7 @@ class CustomerConsumer(FrameSocket):
         await self.channel_layer.group_add(events.conversation_group(conversation_id), self.channel_name)
         await self.accept()
         await self.send_frame(await self._snapshot(conversation_id))
+        logger.info("customer socket open: conversation %s", conversation_id)
 
     async def disconnect(self, code: int) -> None:
         if self.conversation_id is not None:

@@ -3,6 +3,7 @@ transitions and services; events become frames."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -14,6 +15,8 @@ from conversations.consumers import FrameSocket
 from conversations.models import Conversation
 from handoff import selectors as handoff_selectors
 from handoff import services as handoff_services
+
+logger = logging.getLogger(__name__)
 
 CLOSE_NOT_AN_AGENT = 4403
 
@@ -29,6 +32,7 @@ class AgentConsumer(FrameSocket):
         await self.channel_layer.group_add(events.AGENTS_GROUP, self.channel_name)
         await self.accept()
         await self.send_frame(await self._inbox())
+        logger.info("agent socket open: %s", self.agent.get_username())
 
     async def disconnect(self, code: int) -> None:
         if self.agent is None:

@@ -1,8 +1,8 @@
 """The end-to-end harness: the real stack, started once per test session.
 
 It starts the stack's own Redis, the Rasa server with the trained model, the action server, the
-portal as an ASGI process on a free port against its own fresh database (migrated first), a Celery
-worker and beat, all through scripts/launcher.py (the same commands `./switchboard run` uses); waits
+portal as 2 ASGI processes (uvicorn workers) on a free port against its own fresh database (migrated
+first), a Celery worker and beat, all through scripts/launcher.py (the same commands `./switchboard run` uses); waits
 until they are healthy; and stops them at the end. The database is PostgreSQL when DATABASE_URL names
 one (CI), otherwise a temporary SQLite file. When CHANNEL_LAYER_URL or CELERY_BROKER_URL names Redis
 (CI), the channel layer and the broker are that Redis, under an instance name of the stack's own
@@ -28,6 +28,7 @@ from .harness import Stack
 E2E_DIR = Path(__file__).resolve().parent
 AGENT_USERNAME = "e2e-agent"
 REDIS_SETTINGS = ("CHANNEL_LAYER_URL", "CELERY_BROKER_URL")
+PORTAL_WORKERS = 2  # in both modes: a customer and an agent on different processes must still talk live
 _running_stack: dict[str, Stack] = {}  # for the report hook: whose logs to attach to a failure
 
 
@@ -105,6 +106,7 @@ def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         rasa_port=launcher.free_port(),
         actions_port=launcher.free_port(),
         redis_port=launcher.free_port(),
+        portal_workers=PORTAL_WORKERS,
     )
     running = Stack(config, launcher.Supervisor(data_dir / "log"), AGENT_USERNAME, secrets.token_urlsafe(12))
     _running_stack["stack"] = running

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import textwrap
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from scripts import launcher
@@ -43,6 +46,20 @@ class Stack:
         if out.returncode != 0:
             raise RuntimeError(f"django snippet failed:\n{out.stderr}")
         return json.loads(out.stdout.strip().splitlines()[-1])
+
+    @property
+    def portal_log(self) -> Path:
+        return self.supervisor.log_dir / "portal.log"
+
+    def portal_process_of(self, socket_opened: str, after: int = 0, timeout: float = 10.0) -> int:
+        """The pid of the portal process whose log says, past character `after`, that it opened this socket
+        (its consumers log each one, e.g. `customer socket open: conversation <id>`, with their process id)."""
+        line = re.compile(r"\[(\d+)\] INFO \S+: " + re.escape(socket_opened) + r"$", re.MULTILINE)
+        deadline = time.monotonic() + timeout
+        while not (found := line.findall(self.portal_log.read_text(errors="replace")[after:])):
+            assert time.monotonic() < deadline, f"the portal's log never said {socket_opened!r}"
+            time.sleep(0.1)
+        return int(found[-1])
 
     def stop_bot(self) -> None:
         """Stop the Rasa server for the rest of the session (tests needing it run first)."""

@@ -1,4 +1,4 @@
-"""The browser-test harness: the portal as a real daphne process, and Debian's chromium driven by Playwright.
+"""The browser-test harness: the portal as real uvicorn processes, and Debian's chromium driven by Playwright.
 
 The portal runs as `./switchboard run` starts it (scripts/launcher.py), on the embedded defaults (the stack's own
 Redis as channel layer and broker) and a SQLite file of its own, with no Rasa server and no Celery worker: these
