@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, Text, Tuple
 import numpy as np
 import scipy.sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
+from threadpoolctl import ThreadpoolController
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -44,6 +45,11 @@ logger = logging.getLogger(__name__)
 _MODEL_FILE = "model.npz"
 _METADATA_FILE = "metadata.json"
 _NO_INTENT = {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
+# A customer's message is a few dozen word pieces: too small a matmul for BLAS threads to pay, and on a
+# busy machine they wait for each other. One thread encoded single messages 1.3-2x faster on 2 cores
+# (docs/benchmarks.md, "Bot turn"); training's large batches keep BLAS's default.
+_INFERENCE_BLAS_THREADS = 1
+_threadpools = ThreadpoolController()
 
 
 def _word_vectorizer(
@@ -158,7 +164,9 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         classifiable = [i for i, text in enumerate(texts) if text] if self._regression else []
         rankings: Dict[int, List[Dict[Text, Any]]] = {}
         if classifiable:
-            probabilities = self._regression.probabilities(*self._features([texts[i] for i in classifiable]))
+            with _threadpools.limit(limits=_INFERENCE_BLAS_THREADS, user_api="blas"):
+                features = self._features([texts[i] for i in classifiable])
+                probabilities = self._regression.probabilities(*features)
             rankings = {index: self._ranking(row) for index, row in zip(classifiable, probabilities)}
         for index, message in enumerate(messages):
             # Like DIETClassifier: an empty message, or no trained model, gives no intent.

@@ -142,3 +142,23 @@ def test_fallback_classifier_reads_its_confidences(trained: SentenceEmbeddingInt
 
     assert unsure.get("intent")["name"] == "nlu_fallback"
     assert sure.get("intent")["name"] == "card_lost"
+
+
+def test_a_message_is_classified_on_one_blas_thread(
+    trained: SentenceEmbeddingIntentClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    seen: list[set[int]] = []
+    encoder = trained._sentence_encoder()
+    encode = encoder.encode
+    monkeypatch.setattr(encoder, "encode", lambda texts: (seen.append(blas_threads()), encode(texts))[1])
+    before = blas_threads()
+
+    parse(trained, "when will my card arrive")
+
+    assert seen == [{1}]
+    assert blas_threads() == before  # training and everything else keep BLAS's own setting
