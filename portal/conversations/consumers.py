@@ -21,8 +21,8 @@ CLOSE_UNKNOWN_CONVERSATION = 4404
 class FrameSocket(AsyncWebsocketConsumer):
     """A socket speaking JSON frames: decoding, refusal with `error` frames, sending checked shapes."""
 
-    async def send_frame(self, frame: Any) -> None:
-        await self.send(text_data=frames.json_dumps(frame))
+    async def send_frame(self, frame: frames.Shape) -> None:
+        await self.send(text_data=frames.frame_json(frame))
 
     async def refuse(self, close_code: int) -> None:
         # Accept first so the client sees the close code (a close before accept is an HTTP 403 to a browser).

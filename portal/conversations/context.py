@@ -8,10 +8,11 @@ Stored on the Handoff, sent to agents as-is, rendered by the agent UI. Documente
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from typing import Any
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.handoff import HandoffRequest
 
@@ -20,20 +21,21 @@ CONTEXT_PACKET_VERSION = 1
 _INTERNAL_SLOTS = frozenset({"requested_slot", "session_started_metadata"})
 
 
-@dataclass(frozen=True)
-class Reason:
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reason(_Part):
     code: str
     label: str
 
 
-@dataclass(frozen=True)
-class IntentScore:
+class IntentScore(_Part):
     name: str
     confidence: float
 
 
-@dataclass(frozen=True)
-class Entity:
+class Entity(_Part):
     entity: str
     value: Any
     start: int | None
@@ -41,15 +43,16 @@ class Entity:
     extractor: str | None
 
 
-@dataclass(frozen=True)
-class TranscriptLine:
+class TranscriptLine(_Part):
     sender: str
     text: str
     at: str  # ISO 8601
 
 
-@dataclass(frozen=True)
-class ContextPacket:
+class ContextPacket(_Part):
+    """Version 1 on the wire and in Handoff.context. `model_validate` refuses another version (see docs)."""
+
+    version: Literal[1] = CONTEXT_PACKET_VERSION
     conversation_id: str
     reason: Reason
     priority: str  # as the handoff asked for it; the handoff's current priority may have been raised since
@@ -61,37 +64,13 @@ class ContextPacket:
     slots: dict[str, Any]
     transcript: list[TranscriptLine]
     queued_at: str
-    version: int = CONTEXT_PACKET_VERSION
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ContextPacket":
-        if data.get("version") != CONTEXT_PACKET_VERSION:
-            raise ValueError(f"unsupported context packet version {data.get('version')!r}")
-        intent = data.get("intent")
-        return cls(
-            conversation_id=data["conversation_id"],
-            reason=Reason(**data["reason"]),
-            priority=data["priority"],
-            topic=data.get("topic"),
-            note=data.get("note"),
-            intent=IntentScore(**intent) if intent else None,
-            intent_ranking=[IntentScore(**i) for i in data["intent_ranking"]],
-            entities=[Entity(**e) for e in data["entities"]],
-            slots=dict(data["slots"]),
-            transcript=[TranscriptLine(**t) for t in data["transcript"]],
-            queued_at=data["queued_at"],
-        )
 
 
-@dataclass(frozen=True)
-class _Understanding:
+class _Understanding(_Part):
     intent: IntentScore | None = None
-    intent_ranking: list[IntentScore] = field(default_factory=list)
-    entities: list[Entity] = field(default_factory=list)
-    slots: dict[str, Any] = field(default_factory=dict)
+    intent_ranking: list[IntentScore] = Field(default_factory=list)
+    entities: list[Entity] = Field(default_factory=list)
+    slots: dict[str, Any] = Field(default_factory=dict)
 
 
 def build_context_packet(
@@ -147,10 +126,15 @@ def _intent_score(intent: dict[str, Any]) -> IntentScore:
 
 
 def _entity(entity: dict[str, Any]) -> Entity:
+    # The tracker is another program's data: what does not fit the packet's types is left out, not fatal.
     return Entity(
         entity=str(entity.get("entity")),
         value=entity.get("value"),
-        start=entity.get("start"),
-        end=entity.get("end"),
-        extractor=entity.get("extractor"),
+        start=_offset(entity.get("start")),
+        end=_offset(entity.get("end")),
+        extractor=str(entity["extractor"]) if entity.get("extractor") is not None else None,
     )
+
+
+def _offset(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -17,7 +17,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from conversations.frames import agent_view, handoff_view, message_view
+from conversations.frames import conversation_view, handoff_view, message_view
 
 AGENTS_GROUP = "agents"
 
@@ -44,22 +44,27 @@ def message_created(message: Any, origin_channel: str | None = None) -> None:
     """A message was stored. `origin_channel`: the socket that wrote it, which gets `message.ack` instead."""
     publish_on_commit(
         conversation_group(message.conversation_id),
-        {"type": "message.created", "message": message_view(message), "origin_channel": origin_channel},
+        {
+            "type": "message.created",
+            "message": message_view(message).model_dump(),
+            "origin_channel": origin_channel,
+        },
     )
 
 
 def conversation_status_changed(conversation: Any) -> None:
+    view = conversation_view(conversation).model_dump()
     publish_on_commit(
         conversation_group(conversation.pk),
         {
             "type": "conversation.status_changed",
-            "conversation_id": str(conversation.pk),
-            "status": conversation.status,
-            "agent": agent_view(conversation.assigned_agent) if conversation.assigned_agent_id else None,
+            "conversation_id": view["id"],
+            "status": view["status"],
+            "agent": view["agent"],
         },
     )
 
 
 def handoff_changed(handoff: Any) -> None:
     """Queued, claimed, raised in priority, resolved or handed back: every agent's inbox hears of it."""
-    publish_on_commit(AGENTS_GROUP, {"type": "handoff.changed", "handoff": handoff_view(handoff)})
+    publish_on_commit(AGENTS_GROUP, {"type": "handoff.changed", "handoff": handoff_view(handoff).model_dump()})

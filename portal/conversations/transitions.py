@@ -96,7 +96,7 @@ def conversation_queue(
         conversation=conversation,
         reason=request.reason.value,
         priority=request.priority.value,
-        context=context.to_dict(),
+        context=context.model_dump(),
         queued_at=queued_at,
         priority_changed_at=queued_at,
     )

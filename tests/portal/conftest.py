@@ -1,5 +1,5 @@
 """Fixtures of the portal's tests: a stand-in Rasa server over real HTTP, agents, logged-in socket headers,
-eager Celery, and a check of every frame any consumer sends against its declared shape (conversations/frames.py).
+eager Celery, and a check of every frame any consumer sends against its socket's frames (conversations/frames.py).
 
 The tests run on the defaults (SQLite, in-memory channel layer) and on PostgreSQL + Redis
 (DATABASE_URL=postgres://… CHANNEL_LAYER_URL=redis://…).
@@ -178,8 +178,9 @@ def check_every_frame(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         shapes = (
             frames.AGENT_SERVER_FRAMES if isinstance(self, AgentConsumer) else frames.CUSTOMER_SERVER_FRAMES
         )
-        frames.check_server_frame(frame, shapes)
-        sent.append(frame)
+        wire = frames.frame_json(frame)
+        shapes.validate_json(wire)  # what goes on the wire is a frame this socket may send
+        sent.append(json.loads(wire))
         await original(self, frame)
 
     monkeypatch.setattr(FrameSocket, "send_frame", checked)

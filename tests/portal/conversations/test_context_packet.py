@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, UTC
 
+import pytest
+from pydantic import ValidationError
+
 from contracts.handoff import HandoffReason, HandoffRequest, Priority
 from conversations.context import CONTEXT_PACKET_VERSION, ContextPacket, Entity, IntentScore, build_context_packet
 
@@ -67,14 +70,14 @@ def test_the_packet_reads_the_latest_user_message_and_the_non_empty_slots() -> N
     assert packet.version == CONTEXT_PACKET_VERSION == 1
     assert (packet.reason.code, packet.reason.label) == ("sensitive_topic", "Sensitive topic")
     assert (packet.priority, packet.topic, packet.note) == ("urgent", "report_fraud", "card blocked: no")
-    assert packet.intent == IntentScore("report_fraud", 0.9312)
+    assert packet.intent == IntentScore(name="report_fraud", confidence=0.9312)
     assert packet.intent_ranking == [
-        IntentScore("report_fraud", 0.9312),
-        IntentScore("dispute_transaction", 0.0411),
+        IntentScore(name="report_fraud", confidence=0.9312),
+        IntentScore(name="dispute_transaction", confidence=0.0411),
     ]
     assert packet.entities == [
-        Entity("amount", "£250", 20, 24, "EntityRuler"),
-        Entity("card_last_four", "4242", 46, 50, "RegexEntityExtractor"),
+        Entity(entity="amount", value="£250", start=20, end=24, extractor="EntityRuler"),
+        Entity(entity="card_last_four", value="4242", start=46, end=50, extractor="RegexEntityExtractor"),
     ]
     assert packet.slots == {"amount": "£250", "card_last_four": "4242"}
     assert [(line.sender, line.text) for line in packet.transcript] == [(s, t) for s, t, _ in TRANSCRIPT]
@@ -91,12 +94,23 @@ def test_a_tracker_with_no_user_event_falls_back_to_latest_message() -> None:
     packet = build(
         {"slots": {}, "events": [], "latest_message": {"intent": {"name": "greet", "confidence": 1.0}}}
     )
-    assert packet.intent == IntentScore("greet", 1.0)
+    assert packet.intent == IntentScore(name="greet", confidence=1.0)
 
 
 def test_the_packet_survives_json_and_back() -> None:
     packet = build(TRACKER)
-    assert ContextPacket.from_dict(json.loads(json.dumps(packet.to_dict()))) == packet
+    assert ContextPacket.model_validate(json.loads(json.dumps(packet.model_dump()))) == packet
+
+
+def test_a_packet_of_another_version_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        ContextPacket.model_validate({**build(TRACKER).model_dump(), "version": 2})
+
+
+def test_tracker_values_that_do_not_fit_are_left_out_not_fatal() -> None:
+    entity = {"entity": "amount", "value": 5, "start": "x", "extractor": 3}
+    tracker = {"events": [{"event": "user", "parse_data": {"entities": [entity]}}]}
+    assert build(tracker).entities == [Entity(entity="amount", value=5, start=None, end=None, extractor="3")]
 
 
 def test_the_documented_fields_are_exactly_the_packets() -> None:
@@ -114,4 +128,4 @@ def test_the_documented_fields_are_exactly_the_packets() -> None:
         "transcript",
         "queued_at",
     }
-    assert set(build(TRACKER).to_dict()) == documented
+    assert set(build(TRACKER).model_dump()) == documented

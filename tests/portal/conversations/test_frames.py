@@ -1,8 +1,12 @@
-"""The frame shapes: the checker that every test runs over every frame sent does catch a wrong frame."""
+"""The frame shapes: the check that every test runs over every frame sent does catch a wrong frame, and client
+frames are refused with the documented error codes."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from pydantic import ValidationError
 
 from conversations import frames
 
@@ -19,7 +23,8 @@ MESSAGE = {
 
 
 def test_a_well_formed_frame_passes() -> None:
-    frames.check_server_frame(frames.message_new_frame(MESSAGE), frames.CUSTOMER_SERVER_FRAMES)  # type: ignore[arg-type]
+    wire = frames.frame_json(frames.message_new_frame(MESSAGE))
+    assert frames.CUSTOMER_SERVER_FRAMES.validate_json(wire) == frames.message_new_frame(MESSAGE)
 
 
 @pytest.mark.parametrize(
@@ -39,5 +44,49 @@ def test_a_well_formed_frame_passes() -> None:
     ],
 )
 def test_a_malformed_frame_is_caught(frame: dict) -> None:
-    with pytest.raises(frames.FrameShapeError):
-        frames.check_server_frame(frame, frames.CUSTOMER_SERVER_FRAMES)
+    with pytest.raises(ValidationError):
+        frames.CUSTOMER_SERVER_FRAMES.validate_python(frame)
+
+
+def test_a_frame_cannot_be_built_wrong() -> None:
+    with pytest.raises(ValidationError):
+        frames.error_frame("oops", "not a code")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "data,code,client_id",
+    [
+        ({"type": "mesage.send"}, "unknown_type", None),
+        ({"type": "message.send", "text": "no client id"}, "invalid_field", None),
+        ({"type": "message.send", "client_id": "c", "text": 5}, "invalid_field", "c"),
+        ({"type": "message.send", "client_id": "c", "text": "  "}, "invalid_field", "c"),
+        ({"type": "message.send", "client_id": "c", "text": "ok", "payload": ["x"]}, "invalid_field", "c"),
+        ({"type": "message.send", "client_id": "c", "text": "ok", "payload": "/" * 2001}, "invalid_field", "c"),
+        ({"type": "message.send", "client_id": "c" * 65, "text": "hi"}, "invalid_field", None),
+        ({"type": "message.send", "client_id": "c", "text": "x" * 2001}, "text_too_long", "c"),
+    ],
+)
+def test_a_bad_customer_frame_gets_its_error_code(data: dict, code: str, client_id: str | None) -> None:
+    with pytest.raises(frames.FrameError) as refused:
+        frames.parse_customer_frame(data)
+    assert (refused.value.code, refused.value.client_id) == (code, client_id)
+
+
+def test_a_customer_message_is_parsed_stripped_with_its_payload() -> None:
+    frame = frames.parse_customer_frame({"type": "message.send", "client_id": "c", "text": " Yes ", "x": 1})
+    assert frame == frames.CustomerMessageSend(type="message.send", client_id="c", text="Yes", payload="")
+    with_payload = {"type": "message.send", "client_id": "c", "text": "Yes", "payload": "/affirm"}
+    assert frames.parse_customer_frame(with_payload).payload == "/affirm"  # type: ignore[union-attr]
+
+
+def test_agent_frames_carry_a_conversation_uuid() -> None:
+    cid = uuid.uuid4()
+    action = frames.parse_agent_frame({"type": "handoff.claim", "conversation_id": str(cid)})
+    assert action == frames.ConversationAction(type="handoff.claim", conversation_id=cid)
+    with pytest.raises(frames.FrameError) as refused:
+        frames.parse_agent_frame({"type": "message.send", "conversation_id": "42", "client_id": "a", "text": "x"})
+    assert (refused.value.code, refused.value.client_id) == ("invalid_field", "a")
+    assert "conversation_id" in refused.value.detail
+    with pytest.raises(frames.FrameError) as refused:
+        frames.parse_customer_frame({"type": "handoff.claim", "conversation_id": str(cid)})
+    assert refused.value.code == "unknown_type"  # an agent frame on the customer socket
