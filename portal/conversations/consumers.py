@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -51,7 +52,7 @@ class FrameSocket(AsyncWebsocketConsumer):
 
 
 class CustomerConsumer(FrameSocket):
-    conversation_id = None
+    conversation_id: uuid.UUID | None = None  # set once connect has accepted the socket
 
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -76,24 +77,28 @@ class CustomerConsumer(FrameSocket):
             )
 
     async def handle_frame(self, data: dict[str, Any]) -> None:
+        if self.conversation_id is None:  # refused in connect and closing: a frame sent meanwhile is dropped
+            return
         frame = frames.parse_customer_frame(data)
         if isinstance(frame, frames.Ping):
             await self.send_frame(frames.pong_frame())
         elif isinstance(frame, frames.CustomerMessageSend):
-            await self._post_message(frame)
+            await self._post_message(self.conversation_id, frame)
 
-    async def _post_message(self, frame: frames.CustomerMessageSend) -> None:
+    async def _post_message(self, conversation_id: uuid.UUID, frame: frames.CustomerMessageSend) -> None:
         try:
-            message = await database_sync_to_async(self._store_message)(frame)
+            message = await database_sync_to_async(self._store_message)(conversation_id, frame)
         except services.ConversationClosed:
             raise frames.FrameError(
                 "conversation_closed", "this conversation is resolved; start a new session", frame.client_id
             ) from None
         await self.send_frame(frames.message_ack_frame(frame.client_id, message))
 
-    def _store_message(self, frame: frames.CustomerMessageSend) -> frames.MessageView:
+    def _store_message(
+        self, conversation_id: uuid.UUID, frame: frames.CustomerMessageSend
+    ) -> frames.MessageView:
         message = services.message_post_customer(
-            conversation_id=self.conversation_id,
+            conversation_id=conversation_id,
             client_id=frame.client_id,
             text=frame.text,
             payload=frame.payload,
@@ -102,6 +107,8 @@ class CustomerConsumer(FrameSocket):
         return frames.message_view(message)
 
     @database_sync_to_async
-    def _snapshot(self, conversation_id: Any) -> frames.CustomerSnapshotFrame:
+    def _snapshot(self, conversation_id: uuid.UUID) -> frames.CustomerSnapshotFrame:
         conversation = selectors.conversation_get(conversation_id)
+        if conversation is None:  # deleted (in the admin) since connect found it: the socket fails and drops
+            raise LookupError(f"conversation {conversation_id} no longer exists")
         return frames.customer_snapshot_frame(conversation, selectors.conversation_messages(conversation_id))

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.handoff import HandoffRequest
 
-CONTEXT_PACKET_VERSION = 1
+CONTEXT_PACKET_VERSION: Literal[1] = 1
 # Rasa's own bookkeeping slots: not something the customer told the bot.
 _INTERNAL_SLOTS = frozenset({"requested_slot", "session_started_metadata"})
 

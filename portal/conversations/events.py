@@ -15,6 +15,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from conversations.frames import conversation_view, handoff_view, message_view
@@ -32,7 +33,10 @@ def publish_on_commit(group: str, event: dict[str, Any]) -> None:
 
 
 def _send(group: str, event: dict[str, Any]) -> None:
-    async_to_sync(get_channel_layer().group_send)(group, event)
+    layer = get_channel_layer()
+    if layer is None:  # config/settings.py always names one
+        raise ImproperlyConfigured("CHANNEL_LAYERS has no default layer")
+    async_to_sync(layer.group_send)(group, event)
 
 
 # --- the events ---------------------------------------------------------------------------------------------

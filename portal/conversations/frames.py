@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 from django.conf import settings
 from pydantic import (
@@ -389,7 +389,10 @@ def parse_agent_frame(data: dict[str, Any]) -> Ping | AgentMessageSend | Convers
     return _parse(_AGENT_FRAMES, data)
 
 
-def _parse(frames: TypeAdapter[Any], data: dict[str, Any]) -> Any:
+_Frame = TypeVar("_Frame")
+
+
+def _parse(frames: TypeAdapter[_Frame], data: dict[str, Any]) -> _Frame:
     try:
         return frames.validate_python(data)
     except ValidationError as exc:

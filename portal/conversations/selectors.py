@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from conversations.models import Conversation, Message
 
@@ -28,7 +29,7 @@ def conversation_messages(conversation_id: uuid.UUID | str) -> list[Message]:
     )
 
 
-def conversation_transcript(conversation_id: uuid.UUID | str) -> list[tuple[str, str, object]]:
+def conversation_transcript(conversation_id: uuid.UUID | str) -> list[tuple[str, str, datetime]]:
     """(sender, text, created_at) of every message, oldest first: the context packet's transcript."""
     return list(
         Message.objects.filter(conversation_id=conversation_id)

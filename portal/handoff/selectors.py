@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from conversations.models import ConversationStatus, Handoff
 
 
-def _handoffs():
+def _handoffs() -> QuerySet[Handoff]:
     return Handoff.objects.select_related("conversation", "claimed_by__agent_profile")
 
 
