@@ -15,13 +15,16 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("SWITCHBOARD_CACHE", Path.home() / ".cache" / "switchboard"))
 BOT_PYTHON_VERSION = "3.10"
+
+Command = list[str | Path]
 
 
 class SetupError(RuntimeError):
@@ -41,7 +44,7 @@ def digest(*paths: Path, extra: str = "") -> str:
     return h.hexdigest()[:16]
 
 
-def run(cmd: list[str], **kwargs) -> None:
+def run(cmd: Command, **kwargs: Any) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     subprocess.run([str(c) for c in cmd], check=True, **kwargs)
 
@@ -70,7 +73,8 @@ def find_bot_python() -> str:
 
 def portal_requirements() -> list[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return project["dependencies"] + project["optional-dependencies"]["test"]
+    requirements: list[str] = project["dependencies"] + project["optional-dependencies"]["test"]
+    return requirements
 
 
 @contextmanager
@@ -83,7 +87,7 @@ def build_lock(key: str) -> Iterator[None]:
         yield
 
 
-def ensure_venv(link: Path, python: str, key: str, install) -> Path:
+def ensure_venv(link: Path, python: str, key: str, install: Callable[[Command], None]) -> Path:
     """Build (once) the cached venv named by `key` and point `link` at it."""
     venv = CACHE / "venvs" / key
     with build_lock(key):
@@ -91,7 +95,9 @@ def ensure_venv(link: Path, python: str, key: str, install) -> Path:
             shutil.rmtree(venv, ignore_errors=True)
             venv.parent.mkdir(parents=True, exist_ok=True)
             run([python, "-m", "venv", venv])
-            pip = [venv / "bin" / "python", "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+            pip: Command = [
+                venv / "bin" / "python", "-m", "pip", "install", "--disable-pip-version-check", "-q"
+            ]
             run(pip + ["--upgrade", "pip"])
             install(pip)
             (venv / ".complete").touch()
@@ -107,7 +113,7 @@ def ensure_portal_env() -> Path:
     requirements = portal_requirements()
     # Keyed on the requirement list itself, so editing pytest or ruff settings in pyproject.toml rebuilds nothing.
     key = "portal-" + digest(extra=sys.version + "\n".join(requirements))
-    return ensure_venv(ROOT / ".venv", sys.executable, key, lambda pip: run(pip + requirements))
+    return ensure_venv(ROOT / ".venv", sys.executable, key, lambda pip: run([*pip, *requirements]))
 
 
 def ensure_bot_env() -> Path:
@@ -120,7 +126,7 @@ def ensure_bot_env() -> Path:
     )
     key = "bot-" + digest(req, nodeps, test, extra=python)
 
-    def install(pip: list) -> None:
+    def install(pip: Command) -> None:
         run(pip + ["-r", req, "-r", test])  # the test tools (pytest) are not Rasa's runtime: own file
         run(pip + ["--no-deps", "-r", nodeps])
 

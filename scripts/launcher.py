@@ -45,14 +45,16 @@ class ServiceFailed(RuntimeError):
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:
     """True when `url` answers below 500 (a 404 still proves the server is up and routing)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status < 500
+            status: int = response.status
+            return status < 500
     except urllib.error.HTTPError as exc:
         return exc.code < 500
     except (OSError, ValueError):
@@ -64,7 +66,7 @@ class Service:
     """One long-running process and how to tell it is ready."""
 
     name: str
-    argv: Sequence[str]
+    argv: Sequence[str | Path]
     cwd: Path
     env: dict[str, str]
     probe: Callable[[], bool] | None = None  # polled until True
@@ -149,6 +151,7 @@ class Supervisor:
     def _pump(self, running: Running) -> None:
         """Copy a service's output to its log file (and the terminal); watch for its ready line."""
         pattern = re.compile(running.service.ready_line) if running.service.ready_line else None
+        assert running.process.stdout is not None  # started with stdout=PIPE
         with open(running.log_path, "a", encoding="utf-8") as log:
             for line in running.process.stdout:
                 log.write(line)
@@ -250,7 +253,7 @@ class Supervisor:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop_all()
 
 
