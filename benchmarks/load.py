@@ -133,34 +133,49 @@ class Plan:
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
-def group_rss_bytes(group_id: int) -> int:
-    """Sum of the resident memory of every process in a process group (the launcher starts each service in a
-    session of its own, so its pid is its group's id)."""
-    total = 0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+POSTGRES = "postgresql"  # the machine's server: its processes are told by name, not by group
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a set of processes holds and has used: resident memory, and CPU seconds since each started
+    (children that exited included, e.g. a Celery pool's)."""
+
+    rss_bytes: int = 0
+    cpu_seconds: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.rss_bytes + other.rss_bytes, self.cpu_seconds + other.cpu_seconds)
+
+
+def process_usages() -> Iterator[tuple[str, int, Usage]]:
+    """(command name, process group, usage) of every process (the launcher starts each service in a session of
+    its own, so its pid is its group's id)."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            if int(fields[2]) != group_id:  # after the name: state, ppid, pgrp
-                continue
+                head, tail = stat.read().rsplit(")", 1)
+            fields = tail.split()  # after the name: state, ppid, pgrp, ..., utime (12th), stime, cutime, cstime
             with open(f"/proc/{entry.name}/statm", encoding="ascii") as statm:
-                total += int(statm.read().split()[1]) * PAGE_BYTES
+                rss = int(statm.read().split()[1]) * PAGE_BYTES
         except (OSError, IndexError, ValueError):
             continue  # it exited meanwhile
-    return total
+        cpu = sum(int(f) for f in fields[11:15]) / CLOCK_TICKS
+        yield head.split("(", 1)[1], int(fields[2]), Usage(rss, cpu)
 
 
 @dataclass
 class Conditions:
-    """The machine around one step: load before and after, memory after, the benchmark client's own CPU."""
+    """The machine around one step: load before and after, memory after, each service's CPU in the step."""
 
     step: str
     load_start: float
     load_end: float = math.nan
     rss_mib: dict[str, float] = field(default_factory=dict)
-    client_cpu_seconds: float = math.nan
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # per service, and the benchmark client
     seconds: float = math.nan
 
 
@@ -214,11 +229,16 @@ class Stack:
     def ws_url(self) -> str:
         return self.config.portal_url.replace("http://", "ws://", 1)
 
-    def rss_mib(self) -> dict[str, float]:
-        return {
-            name: group_rss_bytes(running.process.pid) / 2**20
-            for name, running in self.supervisor.running.items()
-        }
+    def usage(self) -> dict[str, Usage]:
+        """Each service's usage, and the machine's PostgreSQL's when it runs (servers mode; shared with
+        whatever else uses it)."""
+        groups = {running.process.pid: name for name, running in self.supervisor.running.items()}
+        totals: dict[str, Usage] = {}
+        for command, group, usage in process_usages():
+            name = groups.get(group) or (POSTGRES if command == "postgres" else None)
+            if name is not None:
+                totals[name] = totals.get(name, Usage()) + usage
+        return totals
 
     def dead(self) -> list[str]:
         """Services not running now (a supervisor that restarts them brings them back; the step says so)."""
@@ -771,13 +791,17 @@ class Run:
     def step(self, name: str) -> Iterator[None]:
         """Records the conditions around a step, and stops the run if a service died in it."""
         conditions = Conditions(name, os.getloadavg()[0])
-        cpu, started = cpu_seconds(), time.perf_counter()
+        before, cpu, started = self.stack.usage(), cpu_seconds(), time.perf_counter()
         print(f"--- {name} (1-minute load {conditions.load_start:.2f})", flush=True)
         yield
         conditions.seconds = time.perf_counter() - started
-        conditions.client_cpu_seconds = cpu_seconds() - cpu
         conditions.load_end = os.getloadavg()[0]
-        conditions.rss_mib = self.stack.rss_mib()
+        after = self.stack.usage()
+        conditions.rss_mib = {service: usage.rss_bytes / 2**20 for service, usage in after.items()}
+        conditions.cpu_seconds = {
+            service: usage.cpu_seconds - before.get(service, Usage()).cpu_seconds
+            for service, usage in after.items()
+        } | {"client": cpu_seconds() - cpu}
         self.results.conditions.append(conditions)
         print(f"    {render_conditions_line(conditions)}", flush=True)
         if dead := self.stack.dead():
@@ -928,10 +952,8 @@ def render_relay_line(r: RelayResult) -> str:
 
 def render_conditions_line(c: Conditions) -> str:
     memory = ", ".join(f"{name} {mib:.0f}" for name, mib in c.rss_mib.items())
-    return (
-        f"{c.seconds:.0f} s; load {c.load_start:.2f} → {c.load_end:.2f}; RSS MiB: {memory}; "
-        f"benchmark client CPU {c.client_cpu_seconds:.1f} s"
-    )
+    cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in c.cpu_seconds.items())
+    return f"{c.seconds:.0f} s; load {c.load_start:.2f} → {c.load_end:.2f}; RSS MiB: {memory}; CPU s: {cpu}"
 
 
 def turn_rows(pairs: Sequence[tuple[TurnResult | None, TurnResult | None]], open_loop: bool) -> list[str]:
@@ -1054,17 +1076,20 @@ def render(results: Results, meta: dict[str, str], plan: Plan) -> str:
         lines.append("")
     services = sorted({name for c in results.conditions for name in c.rss_mib})
     lines += [
-        "**Conditions per step** (resident memory of each service's process group at the step's end, MiB):",
+        "**Conditions per step**: each service's CPU seconds used in the step, then its resident memory at the "
+        f"step's end in MiB (its whole process group; {POSTGRES}: the machine's server, all its processes):",
         "",
-        "| step | seconds | load start → end | " + " | ".join(services) + " | client CPU s |",
-        "|---|---|---|" + "---|" * len(services) + "---|",
+        "| step | seconds | load start → end | "
+        + " | ".join(f"{s} CPU s" for s in [*services, "client"])
+        + " | "
+        + " | ".join(f"{s} MiB" for s in services)
+        + " |",
+        "|---|---|---|" + "---|" * (2 * len(services) + 1),
     ]
     for c in results.conditions:
+        cpu = " | ".join(f"{c.cpu_seconds.get(s, math.nan):.1f}" for s in [*services, "client"])
         memory = " | ".join(f"{c.rss_mib.get(s, math.nan):.0f}" for s in services)
-        lines.append(
-            f"| {c.step} | {c.seconds:.0f} | {c.load_start:.2f} → {c.load_end:.2f} | {memory} | "
-            f"{c.client_cpu_seconds:.1f} |"
-        )
+        lines.append(f"| {c.step} | {c.seconds:.0f} | {c.load_start:.2f} → {c.load_end:.2f} | {cpu} | {memory} |")
     if results.self_check:
         lines += ["", "Self-check notes: " + "; ".join(results.self_check) + "."]
     return "\n".join(lines)

@@ -272,6 +272,8 @@ class StackConfig:
     actions_port: int = 5055
     redis_port: int = 6380  # the stack's own Redis (redis_service); beside, not on, a machine's 6379
     portal_workers: int = 2  # ASGI processes on the portal's port (one per core of a 2-core machine)
+    # The Celery worker's threads: its work is waiting on the bot, so threads, not processes (docs/benchmarks.md).
+    worker_threads: int = 8
     host: str = "127.0.0.1"
 
     @property
@@ -471,7 +473,7 @@ def portal_service(config: StackConfig) -> Service:
     )
 
 
-def worker_service(config: StackConfig, concurrency: int = 2) -> Service:
+def worker_service(config: StackConfig) -> Service:
     return Service(
         name="worker",
         argv=[
@@ -480,7 +482,8 @@ def worker_service(config: StackConfig, concurrency: int = 2) -> Service:
             "config.celery_app",
             "worker",
             "--loglevel=INFO",
-            f"--concurrency={concurrency}",
+            "--pool=threads",
+            f"--concurrency={config.worker_threads}",
             "--hostname",
             f"switchboard-{config.portal_port}@%h",
         ],

@@ -9,6 +9,7 @@ it by the portal's message id, which every customer message carries to the bot a
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 # The key, in a REST-channel message's `metadata`, of the portal's id of that customer message. Rasa keeps the
 # metadata on the tracker's user event, so a turn whose answer was lost can be found there (docs/handoff.md).
 MESSAGE_ID_KEY = "switchboard_message_id"
+
+KEEPALIVE_SECONDS = 2.0
 
 
 class BotUnavailable(Exception):
@@ -63,6 +66,9 @@ class RasaGateway:
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             params={"token": token} if token else None,
             transport=transport,
+            # Idle connections are let go well before the bot's server drops them (Sanic: after 5 s), so a
+            # request never goes out on a connection the server is closing.
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
         )
 
     def send_message(self, conversation_id: uuid.UUID | str, text: str, *, message_id: int) -> BotTurn:
@@ -90,9 +96,6 @@ class RasaGateway:
     def restart(self, conversation_id: uuid.UUID | str) -> None:
         """Make the bot forget this conversation, so it starts clean when an agent hands it back."""
         self._request("POST", f"/conversations/{conversation_id}/tracker/events", json=[{"event": "restart"}])
-
-    def close(self) -> None:
-        self._client.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -153,10 +156,15 @@ def _turn_from_rest_messages(messages: list[Any]) -> BotTurn:
 
 
 def get_gateway() -> RasaGateway:
-    """A gateway to the Rasa server named by settings (RASA_URL, RASA_TOKEN, RASA_*TIMEOUT_SECONDS)."""
-    return RasaGateway(
-        base_url=settings.RASA_URL,
-        read_timeout=settings.RASA_TIMEOUT_SECONDS,
-        connect_timeout=settings.RASA_CONNECT_TIMEOUT_SECONDS,
-        token=settings.RASA_TOKEN,
+    """The process's gateway to the Rasa server named by settings (RASA_URL, RASA_TOKEN, RASA_*TIMEOUT_SECONDS).
+
+    One per process and settings, shared by its threads (an httpx client is thread-safe): a new client per turn
+    cost a TLS context and a TCP connection each time, a third of a worker's CPU per turn."""
+    return _gateway(
+        settings.RASA_URL, settings.RASA_TIMEOUT_SECONDS, settings.RASA_CONNECT_TIMEOUT_SECONDS, settings.RASA_TOKEN
     )
+
+
+@functools.cache
+def _gateway(base_url: str, read_timeout: float, connect_timeout: float, token: str) -> RasaGateway:
+    return RasaGateway(base_url, read_timeout=read_timeout, connect_timeout=connect_timeout, token=token)

@@ -66,7 +66,9 @@ def database_from_url(url: str) -> dict:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": 0,
+            # Each process keeps a pool of open connections (Django's, on psycopg_pool): without one, every
+            # socket frame and every task opened a connection, and PostgreSQL forked a backend for it.
+            "OPTIONS": {"pool": {"min_size": 1, "max_size": _env_int("SWITCHBOARD_DB_POOL_SIZE", 20), "timeout": 10}},
         }
     if parts.scheme == "sqlite":
         # sqlite:///relative/path.db (relative to the data dir) or sqlite:////absolute/path.db

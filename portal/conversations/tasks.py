@@ -40,17 +40,14 @@ def deliver_to_bot(conversation_id: str) -> None:
     message = delivery.message_take_for_bot(conversation_id=conversation_id)
     if message is None:
         return
-    gateway = get_gateway()
     try:
-        turn, tracker = _ask_bot(gateway, message)
+        turn, tracker = _ask_bot(get_gateway(), message)
     except BotUnavailable as exc:
         delivery.fail_open(message_id=message.pk, detail=str(exc))
     except SoftTimeLimitExceeded:  # prefork pool only; in the thread pool the gateway's timeouts bound a task
         delivery.fail_open(message_id=message.pk, detail="the bot took too long to answer")
     else:
         delivery.record_bot_turn(message_id=message.pk, turn=turn, tracker=tracker)
-    finally:
-        gateway.close()
     if delivery.messages_wait_for_bot(conversation_id=conversation_id):
         deliver_to_bot.delay(conversation_id)
 

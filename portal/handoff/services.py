@@ -43,11 +43,8 @@ def handoff_return_to_bot(*, conversation_id: uuid.UUID, agent: Any) -> Handoff:
 
     If the bot is down the hand back still happens: the customer's next message then fails open as usual."""
     transitions.check_can_hand_back(conversation_id=conversation_id, agent=agent)
-    gateway = get_gateway()
     try:
-        gateway.restart(conversation_id)
+        get_gateway().restart(conversation_id)
     except BotUnavailable as exc:
         logger.warning("could not restart the bot's conversation %s: %s", conversation_id, exc)
-    finally:
-        gateway.close()
     return transitions.conversation_hand_back(conversation_id=conversation_id, agent=agent)

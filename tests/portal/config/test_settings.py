@@ -15,7 +15,7 @@ def test_postgres_url() -> None:
         "PASSWORD": "p@ss",
         "HOST": "db.internal",
         "PORT": "6543",
-        "CONN_MAX_AGE": 0,
+        "OPTIONS": {"pool": {"min_size": 1, "max_size": 20, "timeout": 10}},
     }
 
 
