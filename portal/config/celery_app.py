@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -37,3 +38,10 @@ app.conf.update(
 )
 app.autodiscover_tasks()
 
+
+@worker_init.connect
+def _publish_events_on_one_loop(**_: object) -> None:
+    # Imported here: the apps load only once Django is set up.
+    from conversations.events import start_publishing_loop
+
+    start_publishing_loop()

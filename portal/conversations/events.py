@@ -9,6 +9,8 @@ process) is best-effort; the database is the truth and every socket re-syncs fro
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from functools import partial
 from typing import Any
@@ -32,11 +34,30 @@ def publish_on_commit(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(partial(_send, group, event))
 
 
+# Outside the ASGI server (a Celery worker's threads) there is no event loop to send on, and async_to_sync would
+# start one per event, the channel layer opening a Redis connection for each. Such a process keeps one loop
+# running in a thread instead (`start_publishing_loop`), and its layer keeps its connections.
+_publishing_loop: asyncio.AbstractEventLoop | None = None
+PUBLISH_TIMEOUT_SECONDS = 10.0
+
+
+def start_publishing_loop() -> None:
+    """Send this process's events through one event loop of its own, in a thread (once per process)."""
+    global _publishing_loop
+    if _publishing_loop is None:
+        _publishing_loop = asyncio.new_event_loop()
+        threading.Thread(target=_publishing_loop.run_forever, name="event-publisher", daemon=True).start()
+
+
 def _send(group: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:  # config/settings.py always names one
         raise ImproperlyConfigured("CHANNEL_LAYERS has no default layer")
-    async_to_sync(layer.group_send)(group, event)
+    if _publishing_loop is None:
+        async_to_sync(layer.group_send)(group, event)
+    else:  # waited for, so one thread's events still go out in order
+        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, event), _publishing_loop)
+        future.result(PUBLISH_TIMEOUT_SECONDS)
 
 
 # --- the events ---------------------------------------------------------------------------------------------
