@@ -224,18 +224,19 @@ class Stack:
     config: launcher.StackConfig
     supervisor: launcher.Supervisor
     agents: list[tuple[str, str]]  # (username, password)
+    on_postgres: bool  # servers mode: the machine's PostgreSQL is the stack's database
 
     @property
     def ws_url(self) -> str:
         return self.config.portal_url.replace("http://", "ws://", 1)
 
     def usage(self) -> dict[str, Usage]:
-        """Each service's usage, and the machine's PostgreSQL's when it runs (servers mode; shared with
-        whatever else uses it)."""
+        """Each service's usage, and in servers mode the machine's PostgreSQL's (shared with whatever else
+        uses it)."""
         groups = {running.process.pid: name for name, running in self.supervisor.running.items()}
         totals: dict[str, Usage] = {}
         for command, group, usage in process_usages():
-            name = groups.get(group) or (POSTGRES if command == "postgres" else None)
+            name = groups.get(group) or (POSTGRES if self.on_postgres and command == "postgres" else None)
             if name is not None:
                 totals[name] = totals.get(name, Usage()) + usage
         return totals
@@ -313,7 +314,7 @@ def running_stack(args: argparse.Namespace, agent_count: int) -> Iterator[Stack]
                 if service.name in PORTAL_SERVICES:
                     supervisor.start(service)
             supervisor.wait_ready()
-            yield Stack(config, supervisor, agents)
+            yield Stack(config, supervisor, agents, on_postgres=databases is not None)
         finally:
             supervisor.stop_all()
             if databases:
