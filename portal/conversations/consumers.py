@@ -39,6 +39,10 @@ class FrameSocket(AsyncWebsocketConsumer):
     async def handle_frame(self, data: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    async def send_missed(self, conversation_id: uuid.UUID, after_seq: int) -> None:
+        """Answer `messages.sync`: what the client missed, read from the database (the channel layer may drop)."""
+        await self.send_frame(await _messages_synced(conversation_id, after_seq))
+
     # --- events from the channel layer (one handler per type) -----------------------------------------------
 
     async def message_created(self, event: dict[str, Any]) -> None:
@@ -84,6 +88,8 @@ class CustomerConsumer(FrameSocket):
             await self.send_frame(frames.pong_frame())
         elif isinstance(frame, frames.CustomerMessageSend):
             await self._post_message(self.conversation_id, frame)
+        elif isinstance(frame, frames.CustomerMessagesSync):
+            await self.send_missed(self.conversation_id, frame.after_seq)
 
     async def _post_message(self, conversation_id: uuid.UUID, frame: frames.CustomerMessageSend) -> None:
         try:
@@ -112,3 +118,10 @@ class CustomerConsumer(FrameSocket):
         if conversation is None:  # deleted (in the admin) since connect found it: the socket fails and drops
             raise LookupError(f"conversation {conversation_id} no longer exists")
         return frames.customer_snapshot_frame(conversation, selectors.conversation_messages(conversation_id))
+
+
+@database_sync_to_async
+def _messages_synced(conversation_id: uuid.UUID, after_seq: int) -> frames.MessagesSyncedFrame:
+    return frames.messages_synced_frame(
+        str(conversation_id), after_seq, selectors.conversation_messages(conversation_id, after_seq)
+    )

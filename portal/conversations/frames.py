@@ -70,6 +70,7 @@ class ButtonView(Shape):
 class MessageView(Shape):
     id: int
     conversation_id: str
+    seq: int  # 1, 2, 3, … in the conversation: a number skipped is a message missed (messages.sync)
     sender: SenderCode
     text: str
     buttons: list[ButtonView]
@@ -126,6 +127,15 @@ class MessageNewFrame(Shape):
     message: MessageView
 
 
+class MessagesSyncedFrame(Shape):
+    """The answer to `messages.sync`: the conversation's messages numbered after `after_seq`, in order."""
+
+    type: Literal["messages.synced"] = "messages.synced"
+    conversation_id: str
+    after_seq: int
+    messages: list[MessageView]
+
+
 class ConversationStatusFrame(Shape):
     type: Literal["conversation.status"] = "conversation.status"
     conversation_id: str
@@ -156,7 +166,13 @@ class ErrorFrame(Shape):
 
 CustomerServerFrame = Annotated[
     Union[
-        CustomerSnapshotFrame, MessageAckFrame, MessageNewFrame, ConversationStatusFrame, PongFrame, ErrorFrame
+        CustomerSnapshotFrame,
+        MessageAckFrame,
+        MessageNewFrame,
+        MessagesSyncedFrame,
+        ConversationStatusFrame,
+        PongFrame,
+        ErrorFrame,
     ],
     Field(discriminator="type"),
 ]
@@ -167,6 +183,7 @@ AgentServerFrame = Annotated[
         AgentSnapshotFrame,
         MessageAckFrame,
         MessageNewFrame,
+        MessagesSyncedFrame,
         ConversationStatusFrame,
         PongFrame,
         ErrorFrame,
@@ -197,6 +214,7 @@ def message_view(message: Message) -> MessageView:
     return MessageView(
         id=message.pk,
         conversation_id=str(message.conversation_id),
+        seq=message.seq,
         sender=message.sender,  # type: ignore[arg-type]  # a Sender value; the model checks it
         text=message.text,
         buttons=[ButtonView(title=b["title"], payload=b["payload"]) for b in message.buttons],
@@ -256,6 +274,12 @@ def message_ack_frame(client_id: str, message: MessageView) -> MessageAckFrame:
 def message_new_frame(message: MessageView | dict[str, Any]) -> MessageNewFrame:
     view = MessageView.model_validate(message)
     return MessageNewFrame(conversation_id=view.conversation_id, message=view)
+
+
+def messages_synced_frame(conversation_id: str, after_seq: int, messages: list[Message]) -> MessagesSyncedFrame:
+    return MessagesSyncedFrame(
+        conversation_id=conversation_id, after_seq=after_seq, messages=[message_view(m) for m in messages]
+    )
 
 
 def conversation_status_frame(
@@ -350,6 +374,21 @@ class AgentMessageSend(ClientFrame):
     text: Text
 
 
+# A seq the client has (0: none yet); strict, so `true` or "3" is refused rather than read as a number.
+AfterSeq = Annotated[int, Field(strict=True, ge=0)]
+
+
+class CustomerMessagesSync(ClientFrame):
+    type: Literal["messages.sync"]
+    after_seq: AfterSeq
+
+
+class AgentMessagesSync(ClientFrame):
+    type: Literal["messages.sync"]
+    conversation_id: uuid.UUID
+    after_seq: AfterSeq
+
+
 class ConversationAction(ClientFrame):
     """conversation.open, handoff.claim, conversation.resolve, conversation.hand_back: one conversation id."""
 
@@ -357,8 +396,10 @@ class ConversationAction(ClientFrame):
     conversation_id: uuid.UUID
 
 
-CustomerFrame = Annotated[Union[Ping, CustomerMessageSend], Field(discriminator="type")]
-AgentFrame = Annotated[Union[Ping, AgentMessageSend, ConversationAction], Field(discriminator="type")]
+CustomerFrame = Annotated[Union[Ping, CustomerMessageSend, CustomerMessagesSync], Field(discriminator="type")]
+AgentFrame = Annotated[
+    Union[Ping, AgentMessageSend, AgentMessagesSync, ConversationAction], Field(discriminator="type")
+]
 _CUSTOMER_FRAMES: TypeAdapter[CustomerFrame] = TypeAdapter(CustomerFrame)
 _AGENT_FRAMES: TypeAdapter[AgentFrame] = TypeAdapter(AgentFrame)
 

@@ -30,6 +30,8 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # The `seq` of its latest message: the next one gets last_seq + 1 (services.py, under this row's lock).
+    last_seq = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["status"])]
@@ -57,6 +59,9 @@ class Delivery(models.TextChoices):
 
 class Message(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # 1, 2, 3, … within the conversation, in the order stored: a client that sees a number skipped knows it
+    # missed a message and asks for it (docs/protocol.md, "Sequence numbers").
+    seq = models.PositiveIntegerField()
     sender = models.CharField(max_length=16, choices=Sender.choices)
     text = models.TextField()
     # A bot button's payload the customer chose (sent to the bot instead of the text), e.g. "/affirm".
@@ -75,6 +80,7 @@ class Message(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "client_id"], name="message_client_id_once"),
+            models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_once"),
         ]
         indexes = [models.Index(fields=["delivery", "created_at"])]
 

@@ -20,12 +20,12 @@ def conversation_exists(conversation_id: uuid.UUID | str) -> bool:
     return Conversation.objects.filter(pk=conversation_id).exists()
 
 
-def conversation_messages(conversation_id: uuid.UUID | str) -> list[Message]:
-    """Every message of the conversation, oldest first."""
+def conversation_messages(conversation_id: uuid.UUID | str, after_seq: int = 0) -> list[Message]:
+    """The conversation's messages numbered after `after_seq` (0: every one), in their order."""
     return list(
-        Message.objects.filter(conversation_id=conversation_id)
+        Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
         .select_related("agent__agent_profile")
-        .order_by("created_at", "id")
+        .order_by("seq")
     )
 
 
@@ -33,6 +33,6 @@ def conversation_transcript(conversation_id: uuid.UUID | str) -> list[tuple[str,
     """(sender, text, created_at) of every message, oldest first: the context packet's transcript."""
     return list(
         Message.objects.filter(conversation_id=conversation_id)
-        .order_by("created_at", "id")
+        .order_by("seq")
         .values_list("sender", "text", "created_at")
     )

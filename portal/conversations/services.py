@@ -25,6 +25,18 @@ def conversation_start() -> Conversation:
     return Conversation.objects.create()
 
 
+def _append(conversation: Conversation, **fields: Any) -> Message:
+    """Store the conversation's next message, numbered last_seq + 1. The caller holds the conversation's row lock
+    (select_for_update, read in this transaction), so no two messages of it get one number; the counter is saved
+    by `_save_seq` once the caller has appended all of this transaction's messages."""
+    conversation.last_seq += 1
+    return Message.objects.create(conversation=conversation, seq=conversation.last_seq, **fields)
+
+
+def _save_seq(conversation: Conversation) -> None:
+    conversation.save(update_fields=["last_seq"])
+
+
 @transaction.atomic
 def message_post_customer(
     *,
@@ -43,14 +55,15 @@ def message_post_customer(
     if existing:
         return existing
     for_bot = conversation.status == ConversationStatus.BOT
-    message = Message.objects.create(
-        conversation=conversation,
+    message = _append(
+        conversation,
         sender=Sender.CUSTOMER,
         text=mask_card_numbers(text),
         payload=mask_card_numbers(payload),
         client_id=client_id,
         delivery=Delivery.PENDING if for_bot else Delivery.SKIPPED,
     )
+    _save_seq(conversation)
     events.message_created(message, origin_channel)
     if for_bot:
         transaction.on_commit(lambda: _queue_delivery_to_bot(conversation.pk))
@@ -74,27 +87,28 @@ def message_post_agent(
     existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
     if existing:
         return existing
-    message = Message.objects.create(
-        conversation=conversation, sender=Sender.AGENT, text=text, agent=agent, client_id=client_id
-    )
+    message = _append(conversation, sender=Sender.AGENT, text=text, agent=agent, client_id=client_id)
+    _save_seq(conversation)
     events.message_created(message, origin_channel)
     return message
 
 
 def message_post_system(*, conversation: Conversation, text: str) -> Message:
-    """A notice from the portal itself (an agent joined, the bot is unavailable). Call inside a transaction."""
-    message = Message.objects.create(conversation=conversation, sender=Sender.SYSTEM, text=text)
+    """A notice from the portal itself (an agent joined, the bot is unavailable). Call inside a transaction,
+    with the conversation locked."""
+    message = _append(conversation, sender=Sender.SYSTEM, text=text)
+    _save_seq(conversation)
     events.message_created(message)
     return message
 
 
 def messages_post_bot(*, conversation: Conversation, replies: Iterable[Any]) -> list[Message]:
-    """Store the bot's replies (bot_gateway.BotReply). Call inside a transaction."""
+    """Store the bot's replies (bot_gateway.BotReply). Call inside a transaction, with the conversation locked."""
     stored = []
     for reply in replies:
-        message = Message.objects.create(
-            conversation=conversation, sender=Sender.BOT, text=reply.text, buttons=list(reply.buttons)
-        )
+        message = _append(conversation, sender=Sender.BOT, text=reply.text, buttons=list(reply.buttons))
         events.message_created(message)
         stored.append(message)
+    if stored:
+        _save_seq(conversation)
     return stored

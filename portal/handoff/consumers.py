@@ -51,6 +51,8 @@ class AgentConsumer(FrameSocket):
         try:
             if isinstance(frame, frames.AgentMessageSend):
                 await self._post_message(frame)
+            elif isinstance(frame, frames.AgentMessagesSync):
+                await self._resync(frame)
             elif frame.type == "conversation.open":
                 await self._open(frame.conversation_id)
             elif frame.type == "handoff.claim":
@@ -84,6 +86,13 @@ class AgentConsumer(FrameSocket):
             raise Conversation.DoesNotExist
         self.open_conversations.add(conversation_id)
         await self.send_frame(snapshot)
+
+    async def _resync(self, frame: frames.AgentMessagesSync) -> None:
+        # Only a conversation this socket has open: opening it made the checks, and only its live messages can
+        # have gaps.
+        if frame.conversation_id not in self.open_conversations:
+            raise frames.FrameError("not_allowed", "open the conversation (conversation.open) before syncing it")
+        await self.send_missed(frame.conversation_id, frame.after_seq)
 
     async def _post_message(self, frame: frames.AgentMessageSend) -> None:
         message = await database_sync_to_async(self._store_message)(frame)

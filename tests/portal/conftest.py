@@ -187,6 +187,16 @@ def check_every_frame(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return sent
 
 
+@pytest.fixture
+def no_delivery_task(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Customer messages are stored but not sent to the bot (the ids of the conversations they would go to)."""
+    from conversations import services
+
+    queued: list[Any] = []
+    monkeypatch.setattr(services, "_queue_delivery_to_bot", queued.append)
+    return queued
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

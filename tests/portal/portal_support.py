@@ -53,6 +53,21 @@ def start_conversation() -> Any:
     return services.conversation_start()
 
 
+def store_message(conversation_id: Any, **fields: Any) -> Any:
+    """A message stored and numbered as the services store one, without their events or delivery task: a state
+    for a test to start from (e.g. a customer message still pending for the bot)."""
+    from django.db import transaction
+
+    from conversations import services
+    from conversations.models import Conversation
+
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        message = services._append(conversation, **fields)
+        services._save_seq(conversation)
+    return message
+
+
 def queue_conversation(conversation: Any, reason: str = "explicit_request", priority: str = "normal") -> Any:
     """Put a conversation with the bot into the queue the way the portal does (a context packet, a transition)."""
     from contracts.handoff import HandoffReason, HandoffRequest, Priority

@@ -22,6 +22,7 @@ from portal_support import (
     receive_until,
     socket_headers,
     start_conversation,
+    store_message,
 )
 
 from bot_gateway.client import BotReply, BotTurn, _turn_from_rest_messages
@@ -38,18 +39,8 @@ TRACKER = {
 }
 
 
-@pytest.fixture
-def no_delivery_task(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Customer messages are stored but not sent to the bot: the delivery is counted on its own below."""
-    queued: list[int] = []
-    monkeypatch.setattr(services, "_queue_delivery_to_bot", queued.append)
-    return queued
-
-
 def pending_message(conversation: Conversation, text: str = "hi") -> Message:
-    return Message.objects.create(
-        conversation=conversation, sender=Sender.CUSTOMER, text=text, delivery=Delivery.PENDING
-    )
+    return store_message(conversation.pk, sender=Sender.CUSTOMER, text=text, delivery=Delivery.PENDING)
 
 
 @pytest.fixture
@@ -70,8 +61,9 @@ def assigned_conversation(agent: Any) -> Conversation:
 
 def test_a_customer_message_to_the_bot(no_delivery_task: list[int]) -> None:
     conversation = start_conversation()
-    # lock the conversation, look for a resend of the client_id, insert the message
-    with assert_query_count(3):
+    # lock the conversation, look for a resend of the client_id, insert the message, save the conversation's
+    # last_seq (before: 3; the message's number is counted on the row already locked)
+    with assert_query_count(4):
         services.message_post_customer(conversation_id=conversation.pk, client_id=new_client_id(), text="hi")
     assert len(no_delivery_task) == 1
 
@@ -81,8 +73,8 @@ async def test_a_customer_message_over_the_socket(no_delivery_task: list[int]) -
     customer = WebsocketCommunicator(application, f"/ws/customer/?token={session_token(conversation.pk)}")
     assert (await customer.connect())[0]
     await customer.receive_json_from()  # the snapshot
-    # the service's three; the view of the message needs nothing more
-    with assert_query_count(3):
+    # the service's four; the view of the message needs nothing more
+    with assert_query_count(4):
         await customer.send_json_to({"type": "message.send", "client_id": "c1", "text": "hi"})
         await receive_until(customer, is_type("message.ack"))
     await customer.disconnect()
@@ -95,8 +87,9 @@ def test_a_bot_turn_that_answers() -> None:
     message = pending_message(start_conversation())
     turn = BotTurn(replies=[BotReply(text="We open at 9."), BotReply(text="Anything else?")])
     # lock the conversation (found by the message), mark the message delivered if it is still unanswered, insert
-    # each reply (before: 5, the message was locked and read before it was marked)
-    with assert_query_count(4):
+    # each reply, save the conversation's last_seq once for all of them (before: 4, no seq; 5, the message was
+    # locked and read before it was marked)
+    with assert_query_count(5):
         delivery.record_bot_turn(message_id=message.pk, turn=turn, tracker=None)
 
 
@@ -105,17 +98,17 @@ def test_a_bot_turn_that_hands_off() -> None:
     turn = _turn_from_rest_messages(handoff_answer()(message.text))
     # the answered turn's three for one reply, then the transcript for the context packet; the transition locks
     # the conversation again (it is its own transaction elsewhere), moves it to queued, inserts the handoff
-    # (before: 8)
-    with assert_query_count(7):
+    # (before: 7, no seq's save among the answered turn's queries; 8)
+    with assert_query_count(8):
         delivery.record_bot_turn(message_id=message.pk, turn=turn, tracker=TRACKER)
 
 
 def test_the_whole_delivery_task(fake_rasa: Any) -> None:
     message = pending_message(start_conversation())
     # take the message for the bot (lock the conversation, its oldest unanswered message, mark it sending), count
-    # the attempt, the answered turn's three, then look for a next message waiting (before: 6, one message was
-    # loaded and sent whether or not another of its conversation was with the bot)
-    with assert_query_count(8):
+    # the attempt, the answered turn's four, then look for a next message waiting (before: 8, no seq; 6, one
+    # message was loaded and sent whether or not another of its conversation was with the bot)
+    with assert_query_count(9):
         tasks.deliver_to_bot(str(message.conversation_id))
     assert Message.objects.filter(conversation=message.conversation, sender=Sender.BOT).count() == 1
 
@@ -125,9 +118,10 @@ def test_the_whole_delivery_task(fake_rasa: Any) -> None:
 
 def test_an_agent_message(alex: Any, agent: Any) -> None:
     conversation = assigned_conversation(alex)
-    # lock the conversation, look for a resend of the client_id, insert the message, and the agent's profile for
-    # the name in the message's view (once per user instance: a socket's user keeps it for the connection)
-    with assert_query_count(4):
+    # lock the conversation, look for a resend of the client_id, insert the message, save the conversation's
+    # last_seq, and the agent's profile for the name in the message's view (once per user instance: a socket's
+    # user keeps it for the connection) (before: 4, no seq)
+    with assert_query_count(5):
         services.message_post_agent(
             conversation_id=conversation.pk, agent=agent, client_id=new_client_id(), text="Hi, I'm Alex."
         )
@@ -141,8 +135,8 @@ async def test_an_agent_message_over_the_socket(alex: Any) -> None:
     assert (await agent.connect())[0]
     await agent.receive_json_from()  # the inbox
     frame = {"type": "message.send", "conversation_id": str(conversation.pk), "client_id": "a1", "text": "Hi"}
-    # the service's four (the profile: this socket's first use of it)
-    with assert_query_count(4):
+    # the service's five (the profile: this socket's first use of it)
+    with assert_query_count(5):
         await agent.send_json_to(frame)
         await receive_until(agent, is_type("message.ack"))
     await agent.disconnect()
@@ -152,6 +146,7 @@ def test_a_claim(agent: Any) -> None:
     conversation = start_conversation()
     queue_conversation(conversation)
     # lock the conversation, move it to assigned, lock the open handoff, mark it claimed, the agent's profile
-    # for the notice, insert the notice ("Alex joined the conversation")
-    with assert_query_count(6):
+    # for the notice, insert the notice ("Alex joined the conversation"), save the conversation's last_seq (before:
+    # 6, no seq)
+    with assert_query_count(7):
         transitions.conversation_claim(conversation_id=conversation.pk, agent=agent)

@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core import signing
 from django.test import Client
-from portal_support import is_message, is_type, queue_conversation, receive_all, receive_until
+from portal_support import is_message, is_type, queue_conversation, receive_all, receive_until, store_message
 
 from config.asgi import application
 from conversations import transitions
@@ -58,9 +58,7 @@ def test_the_session_api_starts_a_conversation_with_the_bot() -> None:
 
 async def test_connect_sends_the_snapshot_of_the_conversation() -> None:
     session = await database_sync_to_async(new_session)()
-    await database_sync_to_async(Message.objects.create)(
-        conversation_id=session["conversation_id"], sender="bot", text="Hello!"
-    )
+    await database_sync_to_async(store_message)(session["conversation_id"], sender="bot", text="Hello!")
     communicator, snapshot = await open_session(session)
     assert snapshot["conversation"] == {"id": session["conversation_id"], "status": "bot", "agent": None}
     assert [(m["sender"], m["text"]) for m in snapshot["messages"]] == [("bot", "Hello!")]

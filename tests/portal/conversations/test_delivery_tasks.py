@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from portal_support import handoff_answer, new_client_id, queue_conversation, start_conversation
+from portal_support import handoff_answer, new_client_id, queue_conversation, start_conversation, store_message
 
 from bot_gateway.client import BotTurn
 from conversations import delivery, services, tasks, transitions
@@ -95,8 +95,7 @@ def test_the_bot_is_silent_while_a_person_has_the_conversation(fake_rasa: Any, a
 
 def test_a_message_the_bot_had_not_reached_when_a_person_took_over_is_skipped(fake_rasa: Any) -> None:
     conversation = start_conversation()
-    message = Message.objects.create(
-        conversation=conversation, sender="customer", text="hi", delivery=Delivery.PENDING
+    message = store_message(conversation.pk, sender="customer", text="hi", delivery=Delivery.PENDING
     )
     queue_conversation(conversation)
     tasks.deliver_to_bot(str(conversation.pk))
@@ -163,7 +162,7 @@ def test_a_timed_out_turn_not_in_the_tracker_fails_open_without_a_resend(
 def test_a_conversations_messages_are_taken_for_the_bot_one_at_a_time_oldest_first() -> None:
     conversation = start_conversation()
     first, second = (
-        Message.objects.create(conversation=conversation, sender="customer", text=t, delivery=Delivery.PENDING)
+        store_message(conversation.pk, sender="customer", text=t, delivery=Delivery.PENDING)
         for t in ("first", "second")
     )
     taken = delivery.message_take_for_bot(conversation_id=conversation.pk)
@@ -178,14 +177,13 @@ def test_a_conversations_messages_are_taken_for_the_bot_one_at_a_time_oldest_fir
 def test_the_sweep_hands_off_messages_left_undelivered(fake_rasa: Any, settings: Any) -> None:
     conversation = start_conversation()
     # As if the worker died with the task: stored, pending, never answered.
-    stale = Message.objects.create(
-        conversation=conversation, sender="customer", text="hello?", delivery=Delivery.PENDING
+    stale = store_message(conversation.pk, sender="customer", text="hello?", delivery=Delivery.PENDING
     )
     Message.objects.filter(pk=stale.pk).update(
         created_at=stale.created_at - timedelta(seconds=settings.BOT_DELIVERY_DEADLINE_SECONDS + 1)
     )
     fresh = start_conversation()
-    Message.objects.create(conversation=fresh, sender="customer", text="just now", delivery=Delivery.PENDING)
+    store_message(fresh.pk, sender="customer", text="just now", delivery=Delivery.PENDING)
 
     assert tasks.sweep_undelivered_messages() == 1
     conversation.refresh_from_db()

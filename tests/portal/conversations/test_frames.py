@@ -13,6 +13,7 @@ from conversations import frames
 MESSAGE = {
     "id": 1,
     "conversation_id": "c",
+    "seq": 1,
     "sender": "bot",
     "text": "hi",
     "buttons": [{"title": "Yes", "payload": "/affirm"}],
@@ -38,6 +39,7 @@ def test_a_well_formed_frame_passes() -> None:
             "message": {**MESSAGE, "sender": "robot"},
         },  # not in the Literal
         {"type": "message.new", "conversation_id": "c", "message": {**MESSAGE, "id": "1"}},  # wrong type
+        {"type": "message.new", "conversation_id": "c", "message": {k: v for k, v in MESSAGE.items() if k != "seq"}},
         {"type": "message.new", "conversation_id": "c", "message": {**MESSAGE, "buttons": [{"title": "x"}]}},
         {"type": "inbox.snapshot", "handoffs": []},  # an agent frame on the customer socket
         {"type": "error", "code": "oops", "detail": "", "client_id": None},
@@ -64,6 +66,11 @@ def test_a_frame_cannot_be_built_wrong() -> None:
         ({"type": "message.send", "client_id": "c", "text": "ok", "payload": "/" * 2001}, "invalid_field", "c"),
         ({"type": "message.send", "client_id": "c" * 65, "text": "hi"}, "invalid_field", None),
         ({"type": "message.send", "client_id": "c", "text": "x" * 2001}, "text_too_long", "c"),
+        ({"type": "messages.sync"}, "invalid_field", None),
+        ({"type": "messages.sync", "after_seq": -1}, "invalid_field", None),
+        ({"type": "messages.sync", "after_seq": "3"}, "invalid_field", None),
+        ({"type": "messages.sync", "after_seq": 2.5}, "invalid_field", None),
+        ({"type": "messages.sync", "after_seq": True}, "invalid_field", None),
     ],
 )
 def test_a_bad_customer_frame_gets_its_error_code(data: dict, code: str, client_id: str | None) -> None:
@@ -90,3 +97,17 @@ def test_agent_frames_carry_a_conversation_uuid() -> None:
     with pytest.raises(frames.FrameError) as refused:
         frames.parse_customer_frame({"type": "handoff.claim", "conversation_id": str(cid)})
     assert refused.value.code == "unknown_type"  # an agent frame on the customer socket
+
+
+def test_a_sync_frame_is_parsed_with_its_seq() -> None:
+    assert frames.parse_customer_frame({"type": "messages.sync", "after_seq": 0}) == frames.CustomerMessagesSync(
+        type="messages.sync", after_seq=0
+    )
+    conversation_id = uuid.uuid4()
+    frame = frames.parse_agent_frame(
+        {"type": "messages.sync", "conversation_id": str(conversation_id), "after_seq": 7}
+    )
+    assert frame == frames.AgentMessagesSync(type="messages.sync", conversation_id=conversation_id, after_seq=7)
+    with pytest.raises(frames.FrameError) as refused:
+        frames.parse_agent_frame({"type": "messages.sync", "after_seq": 7})  # which conversation?
+    assert refused.value.code == "invalid_field"

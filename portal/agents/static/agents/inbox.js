@@ -4,6 +4,9 @@
  *
  * The database is the truth: the inbox is rebuilt from `inbox.snapshot` on every (re)connect, and the open
  * conversation from `conversation.snapshot` (sent again after a reconnect); live frames are upserts on top.
+ * Messages carry their number in the conversation (`seq`): one numbered past the next expected means an event
+ * was lost on the way, and the inbox asks for what the open conversation missed (`messages.sync`) on the same
+ * socket, showing each message once. Another conversation is read afresh (its snapshot) when it is opened.
  */
 (function () {
   "use strict";
@@ -31,6 +34,9 @@
     selected: null, // {conversation, context, handoff} of the open conversation
     renderedMessages: {}, // message id -> element, for the open conversation
     pending: {}, // client_id -> {text, element}
+    lastSeq: 0, // of the open conversation: the highest seq shown with none missing before it
+    held: {}, // seq -> message of the open conversation that came past a gap: shown once the gap is filled
+    syncing: false, // a messages.sync for the open conversation is on its way
     unread: {}, // conversation_id -> true
   };
   var socket = null;
@@ -211,6 +217,7 @@
       case "conversation.snapshot": return onConversationSnapshot(frame);
       case "message.new": return onMessageNew(frame);
       case "message.ack": return onMessageAck(frame);
+      case "messages.synced": return onMessagesSynced(frame);
       case "conversation.status": return onConversationStatus(frame);
       case "error": return onError(frame);
       default: return undefined; // pong, and types a newer portal may add
@@ -331,7 +338,7 @@
       handoff: state.handoffs[conversation.id] || (state.selected && state.selected.handoff) || null,
     };
     clearLog();
-    (frame.messages || []).forEach(addMessage);
+    (frame.messages || []).forEach(addInOrder);
     // Replies the portal never stored (the socket dropped) go again with the same client_id: stored once.
     Object.keys(unacked).forEach(function (clientId) {
       if (!dom.log.querySelector('[data-client-id="' + CSS.escape(clientId) + '"]')) {
@@ -493,6 +500,9 @@
   function clearLog() {
     dom.log.textContent = "";
     state.renderedMessages = {};
+    state.lastSeq = 0;
+    state.held = {};
+    state.syncing = false;
   }
 
   function onMessageNew(frame) {
@@ -503,16 +513,49 @@
       }
       return;
     }
-    addMessage(frame.message);
+    if (!state.selected) return; // its snapshot is on its way, and holds this message
+    receive(frame.message);
   }
 
   function onMessageAck(frame) {
     if (frame.conversation_id !== state.selectedId) return;
     var entry = state.pending[frame.client_id];
     delete state.pending[frame.client_id];
-    if (entry && !state.renderedMessages[frame.message.id]) markSent(entry.element, frame.message);
-    else if (entry) entry.element.remove();
-    else addMessage(frame.message);
+    if (entry && state.renderedMessages[frame.message.id]) entry.element.remove();
+    else if (entry) markSent(entry.element, frame.message);
+    receive(frame.message); // counts its seq (and shows it, if it was not sent from this page)
+  }
+
+  // ---- sequence numbers of the open conversation ---------------------------------------------------
+
+  function receive(message) {
+    if (!message) return;
+    if (message.seq <= state.lastSeq) return addMessage(message); // seen before: addMessage dedupes
+    if (message.seq === state.lastSeq + 1 && !state.syncing) return addInOrder(message);
+    // A number skipped: the message(s) before this one were lost on the way. Ask for them by number.
+    state.held[message.seq] = message;
+    if (!state.syncing) {
+      state.syncing = sendFrame({
+        type: "messages.sync", conversation_id: state.selectedId, after_seq: state.lastSeq,
+      });
+    }
+  }
+
+  function addInOrder(message) {
+    addMessage(message);
+    state.lastSeq = Math.max(state.lastSeq, message.seq);
+  }
+
+  function onMessagesSynced(frame) {
+    if (frame.conversation_id !== state.selectedId || !state.syncing) return;
+    state.syncing = false;
+    (frame.messages || []).forEach(addInOrder);
+    // What came live while the answer was on its way: in order, each once (it may have been in the answer).
+    var held = state.held;
+    state.held = {};
+    Object.keys(held).map(Number).sort(function (a, b) { return a - b; }).forEach(function (seq) {
+      receive(held[seq]);
+    });
   }
 
   function addMessage(message) {

@@ -8,7 +8,9 @@
  * It speaks only to the portal (docs/protocol.md, "The customer socket"): POST /api/widget/sessions for a
  * signed token, kept in localStorage so a reload resumes the conversation, then ws(s)://PORTAL/ws/customer/.
  * The portal's database is the truth: on every (re)connect the snapshot replaces what is shown, and messages
- * are deduplicated by id (and by client_id for our own).
+ * are deduplicated by id (and by client_id for our own). Every message carries its number in the conversation
+ * (`seq`): one numbered past the next expected means an event was lost on the way, so the widget asks for what
+ * it missed (`messages.sync`) on the same socket and shows each message once, without reconnecting.
  */
 (function () {
   "use strict";
@@ -100,6 +102,9 @@
     this.agent = null;
     this.rendered = {}; // message id -> element
     this.pending = {}; // client_id -> {text, payload, element}: sent but not yet acknowledged
+    this.lastSeq = 0; // the highest seq shown with none missing before it
+    this.held = {}; // seq -> message that came past a gap: shown once the gap is filled
+    this.syncing = false; // a messages.sync is on its way
     this.attempt = 0;
     this.reconnectTimer = null;
     this.pingTimer = null;
@@ -317,7 +322,8 @@
     switch (frame.type) {
       case "conversation.snapshot": return this.onSnapshot(frame);
       case "message.ack": return this.onAck(frame);
-      case "message.new": return this.addMessage(frame.message);
+      case "message.new": return this.receive(frame.message);
+      case "messages.synced": return this.onSynced(frame);
       case "conversation.status": return this.onStatus(frame, true);
       case "error": return this.onError(frame);
       default: return undefined; // pong, and types a newer portal may add
@@ -332,7 +338,10 @@
     var unacked = this.pending;
     this.pending = {};
     this.clearLog();
-    (frame.messages || []).forEach(function (message) { self.addMessage(message); });
+    this.held = {};
+    this.syncing = false;
+    this.lastSeq = 0;
+    (frame.messages || []).forEach(function (message) { self.addInOrder(message); });
     this.onStatus(frame.conversation || {}, false);
     // Whatever we sent that the portal never stored goes again, with the same client_id (stored once).
     Object.keys(unacked).forEach(function (clientId) {
@@ -348,13 +357,45 @@
   ChatWidget.prototype.onAck = function (frame) {
     var entry = this.pending[frame.client_id];
     delete this.pending[frame.client_id];
-    if (entry && frame.message && !this.rendered[frame.message.id]) {
-      this.markSent(entry.element, frame.message);
-    } else if (entry) {
+    if (entry && this.rendered[frame.message.id]) {
       entry.element.remove(); // already shown from another path (snapshot, another tab)
-    } else {
-      this.addMessage(frame.message);
+    } else if (entry) {
+      this.markSent(entry.element, frame.message);
     }
+    this.receive(frame.message); // counts its seq (and shows it, if it is not ours from this tab)
+  };
+
+  // ---- sequence numbers ----------------------------------------------------------------------------
+
+  ChatWidget.prototype.receive = function (message) {
+    if (!message) return;
+    if (message.seq <= this.lastSeq) return this.addMessage(message); // seen before: addMessage dedupes
+    if (message.seq === this.lastSeq + 1 && !this.syncing) return this.addInOrder(message);
+    // A number skipped: the message(s) before this one were lost on the way. Ask for them by number.
+    this.held[message.seq] = message;
+    this.requestSync();
+  };
+
+  ChatWidget.prototype.addInOrder = function (message) {
+    this.addMessage(message);
+    this.lastSeq = Math.max(this.lastSeq, message.seq);
+  };
+
+  ChatWidget.prototype.requestSync = function () {
+    // Offline, the reconnect's snapshot brings everything instead.
+    if (!this.syncing) this.syncing = this.sendFrame({ type: "messages.sync", after_seq: this.lastSeq });
+  };
+
+  ChatWidget.prototype.onSynced = function (frame) {
+    var self = this;
+    this.syncing = false;
+    (frame.messages || []).forEach(function (message) { self.addInOrder(message); });
+    // What came live while the answer was on its way: in order, each once (it may have been in the answer).
+    var held = this.held;
+    this.held = {};
+    Object.keys(held).map(Number).sort(function (a, b) { return a - b; }).forEach(function (seq) {
+      self.receive(held[seq]);
+    });
   };
 
   ChatWidget.prototype.onStatus = function (state, live) {
