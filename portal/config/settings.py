@@ -144,16 +144,36 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # deployments, or two test runs, on one Redis never take each other's events or tasks.
 INSTANCE_NAME = os.environ.get("SWITCHBOARD_INSTANCE") or "switchboard"
 
+# How many events may wait for one socket before the channel layer drops the next (channels_redis logs a drop at
+# info level only). The library's default, 100, is what one agent's socket gets when 100 of the conversations it
+# has open say something at once (a bot outage hands many off together): then a burst is lost. 2000 events of
+# about 1 KB wait in Redis at most 2 MB per socket, and only while that socket is slow. Past it, clients still
+# see the gap by the messages' seq and re-sync (docs/protocol.md, "Sequence numbers").
+CHANNEL_CAPACITY = _env_int("SWITCHBOARD_CHANNEL_CAPACITY", 2000)
+# Seconds an event may wait for its socket before it is dropped (the library's default): a socket that far
+# behind re-syncs anyway.
+CHANNEL_EXPIRY_SECONDS = _env_int("SWITCHBOARD_CHANNEL_EXPIRY_SECONDS", 60)
+
 CHANNEL_LAYER_URL = os.environ.get("CHANNEL_LAYER_URL", "")
 if CHANNEL_LAYER_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [CHANNEL_LAYER_URL], "prefix": f"asgi:{INSTANCE_NAME}"},
+            "CONFIG": {
+                "hosts": [CHANNEL_LAYER_URL],
+                "prefix": f"asgi:{INSTANCE_NAME}",
+                "capacity": CHANNEL_CAPACITY,
+                "expiry": CHANNEL_EXPIRY_SECONDS,
+            },
         }
     }
 else:  # one process only (tests, management commands): see the module's docstring
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_CAPACITY, "expiry": CHANNEL_EXPIRY_SECONDS},
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

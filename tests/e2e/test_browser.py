@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, WebSocket, async_playwright, expect
 
 from .harness import Stack
 from .test_conversation import FRAUD_REPORT, GREETING, HOURS_QUESTION, stored_transcript
@@ -116,3 +117,49 @@ async def test_customer_page_and_agent_portal_in_a_browser(stack: Stack, browser
         HOURS_QUESTION,
     ]
     assert stored["status"] == "bot"
+
+
+async def test_the_widget_fills_a_gap_in_its_messages_by_itself_without_reconnecting(
+    stack: Stack, browser: Browser
+) -> None:
+    """A message whose event never reaches the widget (stored, but its publish suppressed, as when the channel
+    layer drops it): the next message's seq shows the gap, and the widget asks for it on the same socket."""
+    expect.set_options(timeout=LIVE_TIMEOUT_MS)
+    customer = await new_page(browser)
+    sockets: list[WebSocket] = []
+    sent: list[str] = []
+
+    def opened(socket: WebSocket) -> None:
+        sockets.append(socket)
+        socket.on("framesent", lambda payload: sent.append(payload))
+
+    customer.on("websocket", opened)
+    await customer.goto(f"{stack.http_url}/")
+    await customer.get_by_test_id("chat-launcher").click()
+    await expect(customer.get_by_test_id("chat-panel")).to_have_attribute("data-connection", "online")
+    conversation = await customer.evaluate(
+        "JSON.parse(localStorage.getItem('switchboard.widget.session')).conversation_id"
+    )
+
+    stack.django(f"""
+        from unittest import mock
+        from django.db import transaction
+        from conversations import events, services
+        from conversations.models import Conversation
+
+        def notice(text):
+            with transaction.atomic():
+                conversation = Conversation.objects.select_for_update().get(pk="{conversation}")
+                services.message_post_system(conversation=conversation, text=text)
+
+        with mock.patch.object(events, "_send"):  # stored, but its event is never published
+            notice("A notice whose event was lost")
+        notice("The notice after it")
+        print(json.dumps("stored"))
+    """)
+
+    notices = customer.locator('[data-testid="chat-message"][data-sender="system"]')
+    await expect(notices).to_have_text(["A notice whose event was lost", "The notice after it"])
+    assert len(sockets) == 1 and not sockets[0].is_closed()  # recovered on the socket it had: no reconnect
+    syncs = [json.loads(frame) for frame in sent if "messages.sync" in frame]
+    assert syncs == [{"type": "messages.sync", "after_seq": 0}]
