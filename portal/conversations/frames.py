@@ -422,11 +422,13 @@ def decode_frame(text_data: str | None, bytes_data: bytes | None) -> dict[str, A
     return data
 
 
-def parse_customer_frame(data: dict[str, Any]) -> Ping | CustomerMessageSend:
+def parse_customer_frame(data: dict[str, Any]) -> Ping | CustomerMessageSend | CustomerMessagesSync:
     return _parse(_CUSTOMER_FRAMES, data)
 
 
-def parse_agent_frame(data: dict[str, Any]) -> Ping | AgentMessageSend | ConversationAction:
+def parse_agent_frame(
+    data: dict[str, Any],
+) -> Ping | AgentMessageSend | AgentMessagesSync | ConversationAction:
     return _parse(_AGENT_FRAMES, data)
 
 

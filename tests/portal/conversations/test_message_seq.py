@@ -35,9 +35,8 @@ def seqs(conversation: Conversation) -> list[tuple[int, str]]:
 def test_every_writer_numbers_the_conversations_next_message(alex: Any, no_delivery_task: list[str]) -> None:
     conversation = start_conversation()
     first = services.message_post_customer(conversation_id=conversation.pk, client_id="c1", text="hi")
-    delivery.record_bot_turn(
-        message_id=first.pk, turn=BotTurn(replies=[BotReply(text="Hello"), BotReply(text="How can I help?")]), tracker=None
-    )
+    replies = BotTurn(replies=[BotReply(text="Hello"), BotReply(text="How can I help?")])
+    delivery.record_bot_turn(message_id=first.pk, turn=replies, tracker=None)
     queue_conversation(conversation)
     transitions.conversation_claim(conversation_id=conversation.pk, agent=alex)  # "Alex joined …"
     services.message_post_agent(conversation_id=conversation.pk, agent=alex, client_id="a1", text="Hi, Alex here")
@@ -174,10 +173,10 @@ async def test_a_message_whose_event_never_came_is_recovered_by_its_number(
     with monkeypatch.context() as dropped:
         dropped.setattr(events, "_send", lambda group, event: None)
         await database_sync_to_async(services.message_post_customer)(
-            conversation_id=conversation.pk, client_id=new_client_id(), text="lost on the way", origin_channel=None
+            conversation_id=conversation.pk, client_id=new_client_id(), text="lost on the way"
         )
     await database_sync_to_async(services.message_post_customer)(
-        conversation_id=conversation.pk, client_id=new_client_id(), text="arrives", origin_channel=None
+        conversation_id=conversation.pk, client_id=new_client_id(), text="arrives"
     )
     live = await customer.receive_json_from()
     assert (live["type"], live["message"]["seq"], live["message"]["text"]) == ("message.new", 2, "arrives")
