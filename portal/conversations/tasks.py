@@ -47,7 +47,10 @@ def deliver_to_bot(conversation_id: str) -> None:
     except SoftTimeLimitExceeded:  # prefork pool only; in the thread pool the gateway's timeouts bound a task
         delivery.fail_open(message_id=message.pk, detail="the bot took too long to answer")
     else:
-        delivery.record_bot_turn(message_id=message.pk, turn=turn, tracker=tracker)
+        if turn.replies or turn.handoff:
+            delivery.record_bot_turn(message_id=message.pk, turn=turn, tracker=tracker)
+        else:  # Rasa ends a turn whose custom action failed with nothing said: the customer must not wait on it
+            delivery.fail_open(message_id=message.pk, detail="the bot's turn ended without a reply")
     if delivery.messages_wait_for_bot(conversation_id=conversation_id):
         deliver_to_bot.delay(conversation_id)
 

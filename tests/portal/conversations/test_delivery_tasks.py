@@ -115,6 +115,18 @@ def test_bot_down_fails_open_keeps_the_message_and_tells_the_customer(rasa_down:
     assert handoff.context["intent"] is None and handoff.context["transcript"][0]["text"] == "hi"
 
 
+def test_a_bot_turn_without_a_reply_fails_open(fake_rasa: Any) -> None:
+    """As when the action server fails: Rasa drops the action's events and ends the turn having said nothing."""
+    fake_rasa.answer = lambda text: []
+    conversation = start_conversation()
+    message = say(conversation, "hi")
+    conversation.refresh_from_db()
+    assert (message.delivery, conversation.status) == (Delivery.FAILED, ConversationStatus.QUEUED)
+    assert transcript(conversation) == [("customer", "hi"), ("system", BOT_UNAVAILABLE_NOTICE)]
+    handoff = Handoff.objects.get(conversation=conversation)
+    assert (handoff.reason, handoff.context["note"]) == ("bot_unavailable", "the bot's turn ended without a reply")
+
+
 def test_a_bot_that_cannot_be_reached_is_tried_again_before_failing_open(
     rasa_down: None, settings: Any
 ) -> None:
