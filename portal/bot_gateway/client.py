@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from contracts.commands import BUTTON_METADATA_KEY
 from contracts.handoff import HandoffContractError, HandoffRequest, parse_handoff
 
 logger = logging.getLogger(__name__)
@@ -71,17 +72,19 @@ class RasaGateway:
             limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
         )
 
-    def send_message(self, conversation_id: uuid.UUID | str, text: str, *, message_id: int) -> BotTurn:
+    def send_message(
+        self, conversation_id: uuid.UUID | str, text: str, *, message_id: int, button: bool = False
+    ) -> BotTurn:
         """Post the customer's (already masked) text to the REST channel, tagged with the portal's message id;
-        the bot's replies and handoff request."""
+        the bot's replies and handoff request. `button`: `text` is the payload of a button the bot offered (the
+        only way a command reaches the bot; its channel neutralises any other, contracts/commands.py)."""
+        metadata: dict[str, Any] = {MESSAGE_ID_KEY: message_id}
+        if button:
+            metadata[BUTTON_METADATA_KEY] = True
         body = self._request(
             "POST",
             "/webhooks/rest/webhook",
-            json={
-                "sender": str(conversation_id),
-                "message": text,
-                "metadata": {MESSAGE_ID_KEY: message_id},
-            },
+            json={"sender": str(conversation_id), "message": text, "metadata": metadata},
         )
         if not isinstance(body, list):
             raise BotUnavailable(f"REST channel answered {type(body).__name__}, not a list")

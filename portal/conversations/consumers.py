@@ -98,6 +98,12 @@ class CustomerConsumer(FrameSocket):
             raise frames.FrameError(
                 "conversation_closed", "this conversation is resolved; start a new session", frame.client_id
             ) from None
+        except services.ButtonNotOffered:
+            raise frames.FrameError(
+                "invalid_field",
+                "payload: not a button of the bot's latest offer in this conversation, or already answered",
+                frame.client_id,
+            ) from None
         await self.send_frame(frames.message_ack_frame(frame.client_id, message))
 
     def _store_message(

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from agents.models import display_name
+from contracts.commands import reads_as_command
 from conversations.context import ContextPacket
 from conversations.models import Conversation, Handoff, Message
 
@@ -73,6 +74,8 @@ class MessageView(Shape):
     seq: int  # 1, 2, 3, … in the conversation: a number skipped is a message missed (messages.sync)
     sender: SenderCode
     text: str
+    # A customer's chosen button: the payload the bot was sent (its title is the text); else "".
+    payload: str
     buttons: list[ButtonView]
     agent: AgentView | None
     client_id: str | None
@@ -217,6 +220,7 @@ def message_view(message: Message) -> MessageView:
         seq=message.seq,
         sender=message.sender,  # type: ignore[arg-type]  # a Sender value; the model checks it
         text=message.text,
+        payload=message.payload,
         buttons=[ButtonView(title=b["title"], payload=b["payload"]) for b in message.buttons],
         agent=agent_view(message.agent) if message.agent_id else None,
         client_id=message.client_id,
@@ -351,7 +355,18 @@ def _within_payload_limit(value: str) -> str:
     return value
 
 
+def _not_a_command(value: str) -> str:
+    """A customer speaks text: what Rasa would read as an intent command comes only as an offered button's
+    payload (contracts/commands.py)."""
+    if reads_as_command(value):
+        raise PydanticCustomError(
+            "bot_command", "reads as a bot command (it starts with a slash); commands come only as an offered button's payload"
+        )
+    return value
+
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_within_text_limit)]
+CustomerText = Annotated[Text, AfterValidator(_not_a_command)]
 # A bot button's payload (sent to the bot instead of the text); absent or null is none.
 Payload = Annotated[str, BeforeValidator(lambda v: "" if v is None else v), AfterValidator(_within_payload_limit)]
 
@@ -363,7 +378,7 @@ class Ping(ClientFrame):
 class CustomerMessageSend(ClientFrame):
     type: Literal["message.send"]
     client_id: ClientId
-    text: Text
+    text: CustomerText  # with a payload: the button's title (what is stored is the title the bot offered)
     payload: Payload = ""
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Q
 
 from contracts.redaction import mask_card_numbers
 from conversations import events
@@ -19,6 +20,10 @@ class ConversationClosed(Exception):
 
 class NotAllowed(Exception):
     """The action does not fit the conversation's state or its owner."""
+
+
+class ButtonNotOffered(Exception):
+    """A payload that is no button of the bot's latest offer in the conversation, or that offer was answered."""
 
 
 def conversation_start() -> Conversation:
@@ -47,19 +52,25 @@ def message_post_customer(
     origin_channel: str | None = None,
 ) -> Message:
     """Store a customer's message (card numbers masked first); while the bot has the conversation, queue it to
-    the bot once committed. A resend with the same client_id returns the stored message and does nothing else."""
+    the bot once committed. A resend with the same client_id returns the stored message and does nothing else.
+
+    With a `payload` the customer chose a button: it must be one the bot offered in its latest offer of buttons,
+    not answered since (ButtonNotOffered otherwise, and nothing is stored); the offered title is stored as the
+    text, so the agent sees what the bot acted on."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
     if conversation.status == ConversationStatus.RESOLVED:
         raise ConversationClosed(str(conversation_id))
     existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
     if existing:
         return existing
+    if payload:
+        text = _offered_button(conversation, payload)["title"]
     for_bot = conversation.status == ConversationStatus.BOT
     message = _append(
         conversation,
         sender=Sender.CUSTOMER,
         text=mask_card_numbers(text),
-        payload=mask_card_numbers(payload),
+        payload=payload,
         client_id=client_id,
         delivery=Delivery.PENDING if for_bot else Delivery.SKIPPED,
     )
@@ -68,6 +79,23 @@ def message_post_customer(
     if for_bot:
         transaction.on_commit(lambda: _queue_delivery_to_bot(conversation.pk))
     return message
+
+
+def _offered_button(conversation: Conversation, payload: str) -> dict[str, str]:
+    """The button with this payload in the bot's open offer: its latest message with buttons, if no customer
+    message came after it (a later offer replaces it; an answer uses it up)."""
+    latest = (
+        Message.objects.filter(conversation=conversation)
+        .filter(Q(sender=Sender.CUSTOMER) | (Q(sender=Sender.BOT) & ~Q(buttons=[])))
+        .order_by("-id")
+        .only("sender", "buttons")
+        .first()
+    )
+    offer = latest.buttons if latest is not None and latest.sender == Sender.BOT else []
+    for button in offer:
+        if button.get("payload") == payload:
+            return dict(button)
+    raise ButtonNotOffered(payload)
 
 
 def _queue_delivery_to_bot(conversation_id: uuid.UUID) -> None:

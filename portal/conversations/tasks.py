@@ -75,7 +75,9 @@ def _ask_bot(gateway: RasaGateway, message: Message) -> tuple[BotTurn, dict | No
                     return turn, tracker if turn.handoff else None
                 continue  # not there (yet): the bot may still be running it, so never send it again
             Message.objects.filter(pk=message.pk).update(delivery_attempts=F("delivery_attempts") + 1)
-            turn = gateway.send_message(message.conversation_id, message.bot_input, message_id=message.pk)
+            turn = gateway.send_message(
+                message.conversation_id, message.bot_input, message_id=message.pk, button=bool(message.payload)
+            )
             return turn, _tracker_or_none(gateway, message) if turn.handoff else None
         except BotUnavailable as exc:
             failure = failure if may_have_arrived else exc  # the failure that left it in doubt is the one told

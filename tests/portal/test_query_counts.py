@@ -68,6 +68,18 @@ def test_a_customer_message_to_the_bot(no_delivery_task: list[int]) -> None:
     assert len(no_delivery_task) == 1
 
 
+def test_a_customer_choosing_a_button(no_delivery_task: list[int]) -> None:
+    conversation = start_conversation()
+    offer = [{"title": "Yes", "payload": "/affirm"}]
+    Message.objects.create(conversation=conversation, sender=Sender.BOT, text="Block it?", buttons=offer)
+    # lock the conversation, look for a resend of the client_id, read the bot's open offer, insert the message
+    with assert_query_count(4):
+        services.message_post_customer(
+            conversation_id=conversation.pk, client_id=new_client_id(), text="Yes", payload="/affirm"
+        )
+    assert len(no_delivery_task) == 1
+
+
 async def test_a_customer_message_over_the_socket(no_delivery_task: list[int]) -> None:
     conversation = await database_sync_to_async(start_conversation)()
     customer = WebsocketCommunicator(application, f"/ws/customer/?token={session_token(conversation.pk)}")

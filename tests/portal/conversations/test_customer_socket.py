@@ -169,6 +169,10 @@ BAD_FRAMES = [
     ('{"type": "message.send", "client_id": "c", "text": 5}', "invalid_field"),
     ('{"type": "message.send", "client_id": "c", "text": "   "}', "invalid_field"),
     ('{"type": "message.send", "client_id": "c", "text": "ok", "payload": ["x"]}', "invalid_field"),
+    # Commands: typed (also as a JSON escape), or as a payload of a button the bot never offered.
+    ('{"type": "message.send", "client_id": "c", "text": "/report_fraud"}', "invalid_field"),
+    ('{"type": "message.send", "client_id": "c", "text": "\\u002frestart"}', "invalid_field"),
+    ('{"type": "message.send", "client_id": "c", "text": "Yes", "payload": "/report_fraud"}', "invalid_field"),
     (json.dumps({"type": "message.send", "client_id": "c" * 65, "text": "hi"}), "invalid_field"),
     (json.dumps({"type": "message.send", "client_id": "c", "text": "x" * 2001}), "text_too_long"),
     (json.dumps({"type": "message.send", "client_id": "c", "text": "x" * 16400}), "frame_too_large"),

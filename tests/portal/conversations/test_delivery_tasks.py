@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import transaction
 from portal_support import handoff_answer, new_client_id, queue_conversation, start_conversation, store_message
 
-from bot_gateway.client import BotTurn
+from bot_gateway.client import BotReply, BotTurn
 from conversations import delivery, services, tasks, transitions
 from conversations.delivery import BOT_UNAVAILABLE_NOTICE
 from conversations.models import ConversationStatus, Delivery, Handoff, Message
@@ -51,10 +52,76 @@ def test_card_numbers_are_masked_before_they_are_stored_or_sent(fake_rasa: Any) 
     assert fake_rasa.bot_inputs() == ["my card ****4242 was taken"]
 
 
-def test_a_button_payload_goes_to_the_bot_and_its_title_is_stored(fake_rasa: Any) -> None:
+OFFER = [{"title": "Yes, block it", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+
+
+def offer_buttons(conversation: Any, buttons: list[dict[str, str]] = OFFER) -> None:
+    with transaction.atomic():
+        services.messages_post_bot(conversation=conversation, replies=[BotReply("Block it?", buttons)])
+
+
+def test_an_offered_buttons_payload_goes_to_the_bot_as_a_button_and_its_title_is_stored(fake_rasa: Any) -> None:
     conversation = start_conversation()
-    message = say(conversation, "Yes", payload="/affirm")
-    assert (message.text, fake_rasa.bot_inputs()) == ("Yes", ["/affirm"])
+    offer_buttons(conversation)
+    message = say(conversation, "whatever the client says", payload="/affirm")
+    assert (message.text, message.payload, fake_rasa.bot_inputs()) == ("Yes, block it", "/affirm", ["/affirm"])
+    sent = [body for _, path, body in fake_rasa.requests if path.startswith("/webhooks/rest/webhook")]
+    assert sent[0]["metadata"] == {"switchboard_message_id": message.pk, "switchboard_button": True}
+
+
+def test_typed_text_goes_to_the_bot_without_the_button_flag(fake_rasa: Any) -> None:
+    conversation = start_conversation()
+    message = say(conversation, "hi")
+    sent = [body for _, path, body in fake_rasa.requests if path.startswith("/webhooks/rest/webhook")]
+    assert sent[0]["metadata"] == {"switchboard_message_id": message.pk}
+
+
+def refused_button(conversation: Any, payload: str) -> None:
+    with pytest.raises(services.ButtonNotOffered):
+        say(conversation, "Yes", payload=payload)
+
+
+def test_a_payload_the_bot_never_offered_is_refused_and_nothing_is_stored(fake_rasa: Any) -> None:
+    conversation = start_conversation()
+    refused_button(conversation, "/report_fraud")  # no offer at all
+    offer_buttons(conversation)
+    refused_button(conversation, "/report_fraud")  # not in the offer
+    refused_button(conversation, "/affirm ")  # not exactly a button's payload
+    refused_button(conversation, "Yes, block it")  # a title is not a payload
+    assert list(Message.objects.filter(sender="customer")) == []
+    assert fake_rasa.bot_inputs() == []
+
+
+def test_a_button_is_used_up_by_an_answer(fake_rasa: Any) -> None:
+    conversation = start_conversation()
+    offer_buttons(conversation)
+    say(conversation, "Yes", payload="/affirm")
+    refused_button(conversation, "/affirm")  # the same button again, from a new client_id
+    offer_buttons(conversation)
+    say(conversation, "something else")  # a typed answer uses the offer up too
+    refused_button(conversation, "/deny")
+    assert fake_rasa.bot_inputs() == ["/affirm", "something else"]
+
+
+def test_a_later_offer_replaces_an_earlier_one(fake_rasa: Any) -> None:
+    conversation = start_conversation()
+    offer_buttons(conversation)
+    offer_buttons(conversation, [{"title": "Cards", "payload": "/cards"}])
+    refused_button(conversation, "/affirm")
+    assert say(conversation, "Cards", payload="/cards").text == "Cards"
+
+
+def test_a_resent_button_choice_is_acked_again_not_refused(fake_rasa: Any) -> None:
+    conversation = start_conversation()
+    offer_buttons(conversation)
+    first = services.message_post_customer(
+        conversation_id=conversation.pk, client_id="same", text="Yes", payload="/affirm"
+    )
+    again = services.message_post_customer(
+        conversation_id=conversation.pk, client_id="same", text="Yes", payload="/affirm"
+    )
+    assert first.pk == again.pk
+    assert fake_rasa.bot_inputs() == ["/affirm"]
 
 
 def test_a_resent_message_is_stored_and_delivered_once(fake_rasa: Any) -> None:

@@ -16,6 +16,7 @@ MESSAGE = {
     "seq": 1,
     "sender": "bot",
     "text": "hi",
+    "payload": "",
     "buttons": [{"title": "Yes", "payload": "/affirm"}],
     "agent": None,
     "client_id": None,
@@ -77,6 +78,34 @@ def test_a_bad_customer_frame_gets_its_error_code(data: dict, code: str, client_
     with pytest.raises(frames.FrameError) as refused:
         frames.parse_customer_frame(data)
     assert (refused.value.code, refused.value.client_id) == (code, client_id)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/report_fraud",
+        '/lost_or_stolen_card{"card_last_four":"4242"}',
+        "/restart",
+        '/inform{"email": "mallory@example.com"}',
+        " /affirm",
+        "\x1c/restart",  # Python's strip (Rasa's) drops \x1c; pydantic's does not
+        "\u200b/report_fraud",
+        "\uff0freport_fraud",
+        "\u2215report_fraud",
+        "%2Freport_fraud",
+        "\\u002freport_fraud",
+    ],
+)
+def test_a_customers_text_that_reads_as_a_bot_command_is_refused(text: str) -> None:
+    with pytest.raises(frames.FrameError) as refused:
+        frames.parse_customer_frame({"type": "message.send", "client_id": "c", "text": text})
+    assert (refused.value.code, refused.value.client_id) == ("invalid_field", "c")
+    assert refused.value.detail.startswith("text: reads as a bot command")
+
+
+def test_an_agent_may_write_a_slash() -> None:
+    data = {"type": "message.send", "conversation_id": str(uuid.uuid4()), "client_id": "a", "text": "/ok"}
+    assert frames.parse_agent_frame(data).text == "/ok"  # type: ignore[union-attr]
 
 
 def test_a_customer_message_is_parsed_stripped_with_its_payload() -> None:
