@@ -87,7 +87,7 @@ def _offered_button(conversation: Conversation, payload: str) -> dict[str, str]:
     latest = (
         Message.objects.filter(conversation=conversation)
         .filter(Q(sender=Sender.CUSTOMER) | (Q(sender=Sender.BOT) & ~Q(buttons=[])))
-        .order_by("-id")
+        .order_by("-seq")
         .only("sender", "buttons")
         .first()
     )

@@ -7,13 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import transaction
 from portal_support import handoff_answer, new_client_id, queue_conversation, start_conversation, store_message
 
-from bot_gateway.client import BotReply, BotTurn
+from bot_gateway.client import BotTurn
 from conversations import delivery, services, tasks, transitions
 from conversations.delivery import BOT_UNAVAILABLE_NOTICE
-from conversations.models import ConversationStatus, Delivery, Handoff, Message
+from conversations.models import ConversationStatus, Delivery, Handoff, Message, Sender
 
 pytestmark = pytest.mark.django_db(transaction=True)  # tasks are queued on commit: let commits happen
 
@@ -56,8 +55,7 @@ OFFER = [{"title": "Yes, block it", "payload": "/affirm"}, {"title": "No", "payl
 
 
 def offer_buttons(conversation: Any, buttons: list[dict[str, str]] = OFFER) -> None:
-    with transaction.atomic():
-        services.messages_post_bot(conversation=conversation, replies=[BotReply("Block it?", buttons)])
+    store_message(conversation.pk, sender=Sender.BOT, text="Block it?", buttons=buttons)
 
 
 def test_an_offered_buttons_payload_goes_to_the_bot_as_a_button_and_its_title_is_stored(fake_rasa: Any) -> None:

@@ -584,7 +584,11 @@
       el("div", { className: "msg__text", text: text }),
       el("span", { className: "msg__meta", text: message.created_at ? formatTime(message.created_at) : "Sending…" }),
       message.buttons && message.buttons.length
-        ? el("span", { className: "msg__buttons", text: "Offered: " + message.buttons.map(function (b) { return b.title; }).join(" · ") })
+        ? el("span", { className: "msg__buttons", text: "Offered: " + message.buttons.map(function (b) { return b.title + " (" + b.payload + ")"; }).join(" · ") })
+        : null,
+      // A chosen button: what the bot acted on is its payload, not the title shown above.
+      message.payload
+        ? el("span", { className: "msg__buttons", "data-testid": "message-payload", text: "Button chosen; the bot was sent " + message.payload })
         : null,
     ]);
   }
