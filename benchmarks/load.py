@@ -17,7 +17,8 @@ Steps (docs/benchmarks.md explains each figure):
   one runs away;
 - handoff: customers ask for a person (→ handoff.updated queued on every agent's socket), then agents claim;
 - relay: 50, 200 and 500 live assigned conversations, agent → customer and customer → agent, steady (each side
-  writes every few seconds) and burst (everyone at once), counted on the other side's socket by client_id.
+  writes every few seconds) and burst (everyone at once), counted on the other side's socket by client_id, and
+  by seq (numbers skipped or read twice there).
 The handoff step builds the conversations the relay uses, so `relay` runs `handoff` too.
 
 After each step it records each service's resident memory (the RSS of its whole process group) and the
@@ -55,8 +56,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx
 
-from benchmarks.load_client import Agent, Customer, RasaSender, is_type
-from benchmarks.load_stats import Delivery, Latencies, merge, percentile, rate
+from benchmarks.load_client import Agent, Customer, RasaSender, Socket, is_type
+from benchmarks.load_stats import Delivery, Latencies, SeqCount, merge, percentile, rate
 from scripts import launcher
 
 REPORT = ROOT / "docs" / "benchmarks.md"
@@ -568,6 +569,7 @@ class RelayResult:
     direction: str
     delivery: Delivery
     sent_over: float  # seconds the messages were sent over
+    by_seq: SeqCount  # on the receiving side's sockets: seqs skipped (events lost) and read twice
 
 
 @dataclass
@@ -673,9 +675,30 @@ def arrival_count(relay: Relay) -> int:
     )
 
 
-async def fresh_round(relay: Relay, plan: Plan) -> None:
+Watched = dict[tuple[int, str], Socket]  # (id(socket), conversation_id) → the socket
+
+
+def watched(relay: Relay, plan: Plan) -> tuple[Watched, Watched]:
+    """Each live conversation on its customer's socket, and on its agent's."""
+    pairs = live_pairs(relay, plan)
+    return (
+        {(id(c), c.conversation_id): c for _, c, _ in pairs},
+        {(id(a), c.conversation_id): a for _, c, a in pairs},
+    )
+
+
+def seq_baseline(sockets: Watched) -> dict[tuple[int, str], int]:
+    return {key: socket.last_seq(key[1]) for key, socket in sockets.items()}
+
+
+def seq_count(sockets: Watched, baseline: dict[tuple[int, str], int]) -> SeqCount:
+    return SeqCount.count({key: socket.seqs[key[1]] for key, socket in sockets.items()}, baseline)
+
+
+async def fresh_round(relay: Relay, plan: Plan) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
     """Start a relay round on quiet sockets: wait (bounded) until an earlier round's late messages have stopped
-    arriving, so its backlog does not slow this one unseen, then forget what arrived."""
+    arriving, so its backlog does not slow this one unseen, then forget what arrived. Returns the seq each
+    customer's and each agent's socket has read of each conversation so far, to count this round's past."""
     deadline = time.perf_counter() + plan.quiet_max_seconds
     seen, quiet_since = arrival_count(relay), time.perf_counter()
     while time.perf_counter() < deadline and time.perf_counter() - quiet_since < plan.quiet_seconds:
@@ -686,6 +709,8 @@ async def fresh_round(relay: Relay, plan: Plan) -> None:
         customer.agent_messages.clear()
     for agent in relay.agents:
         agent.customer_messages.clear()
+    customers, agents = watched(relay, plan)
+    return seq_baseline(customers), seq_baseline(agents)
 
 
 async def count_deliveries(
@@ -717,7 +742,7 @@ async def count_deliveries(
 async def relay_steady(relay: Relay, plan: Plan) -> tuple[RelayResult, RelayResult]:
     """Each conversation's agent writes every `relay_period` s, its customer half a period later, for
     `relay_seconds`; conversations are spread evenly over the period."""
-    await fresh_round(relay, plan)
+    baselines = await fresh_round(relay, plan)
     pairs = live_pairs(relay, plan)
     a2c: dict[str, float] = {}
     c2a: dict[str, float] = {}
@@ -740,16 +765,18 @@ async def relay_steady(relay: Relay, plan: Plan) -> tuple[RelayResult, RelayResu
 
     await asyncio.gather(*(talk(*p) for p in pairs))
     to_customer, to_agent = await count_deliveries(relay, a2c, c2a, plan)
+    at_customers, at_agents = (seq_count(s, b) for s, b in zip(watched(relay, plan), baselines))
     n, agents = len(pairs), len({id(a) for _, _, a in pairs})
+    over = rounds * plan.relay_period
     return (
-        RelayResult(n, agents, "steady", "agent → customer", to_customer, rounds * plan.relay_period),
-        RelayResult(n, agents, "steady", "customer → agent", to_agent, rounds * plan.relay_period),
+        RelayResult(n, agents, "steady", "agent → customer", to_customer, over, at_customers),
+        RelayResult(n, agents, "steady", "customer → agent", to_agent, over, at_agents),
     )
 
 
 async def relay_burst(relay: Relay, plan: Plan, direction: str) -> RelayResult:
     """Every conversation's agent (or customer) writes once, all at the same moment."""
-    await fresh_round(relay, plan)
+    baselines = await fresh_round(relay, plan)
     pairs = live_pairs(relay, plan)
     sent: dict[str, float] = {}
 
@@ -767,8 +794,17 @@ async def relay_burst(relay: Relay, plan: Plan, direction: str) -> RelayResult:
     sent_over = time.perf_counter() - started
     a2c, c2a = (sent, {}) if direction == "agent → customer" else ({}, sent)
     to_customer, to_agent = await count_deliveries(relay, a2c, c2a, plan)
-    delivery = to_customer if direction == "agent → customer" else to_agent
-    return RelayResult(len(pairs), len({id(a) for _, _, a in pairs}), "burst", direction, delivery, sent_over)
+    to_customers = direction == "agent → customer"
+    sockets, baseline = watched(relay, plan)[0 if to_customers else 1], baselines[0 if to_customers else 1]
+    return RelayResult(
+        len(pairs),
+        len({id(a) for _, _, a in pairs}),
+        "burst",
+        direction,
+        to_customer if to_customers else to_agent,
+        sent_over,
+        seq_count(sockets, baseline),
+    )
 
 
 # --- the run ----------------------------------------------------------------------------------------------
@@ -947,7 +983,8 @@ def render_relay_line(r: RelayResult) -> str:
     d = r.delivery
     return (
         f"{r.mode:>6} {r.direction}: {d.sent} sent, {d.received} in time, {d.late} late, {d.lost} lost, "
-        f"{d.doubled} doubled, p50 {ms(d.latency.p50_ms)} p99 {ms(d.latency.p99_ms)} ms"
+        f"{d.doubled} doubled; by seq on the socket {r.by_seq.skipped} skipped, {r.by_seq.doubled} doubled; "
+        f"p50 {ms(d.latency.p50_ms)} p99 {ms(d.latency.p99_ms)} ms"
     )
 
 
@@ -1058,20 +1095,22 @@ def render(results: Results, meta: dict[str, str], plan: Plan) -> str:
                 f"writes every {plan.relay_period:g} s for {plan.relay_seconds:g} s; burst: all at once; counted on "
                 f"the other side's socket by client_id: in time within {plan.deadline:g} s, late within "
                 f"{plan.settle_seconds:g} s more, else lost; stray: arrivals of an earlier round's messages; "
-                "p50/p99 of those in time; no raw-Rasa twin):"
+                "seq skipped / twice: on the receiving sockets, numbers of the round's messages never read there "
+                "(a client re-syncs them) or read twice; p50/p99 of those in time; no raw-Rasa twin):"
             ),
             "",
             (
                 "| conversations | agents | mode | direction | sent | in time | late | lost | doubled | stray "
-                "| p50 ms | p99 ms |"
+                "| seq skipped / twice | p50 ms | p99 ms |"
             ),
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in results.relay:
             d = r.delivery
             lines.append(
                 f"| {r.conversations} | {r.agents} | {r.mode} | {r.direction} | {d.sent} | {d.received} | "
-                f"{d.late} | {d.lost} | {d.doubled} | {d.unexpected} | {ms(d.latency.p50_ms)} | "
+                f"{d.late} | {d.lost} | {d.doubled} | {d.unexpected} | {r.by_seq.skipped} / {r.by_seq.doubled} | "
+                f"{ms(d.latency.p50_ms)} | "
                 f"{ms(d.latency.p99_ms)} |"
             )
         lines.append("")

@@ -13,7 +13,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import httpx
@@ -22,6 +22,12 @@ from websockets.exceptions import ConnectionClosed
 
 Frame = dict[str, Any]
 OPEN_TIMEOUT_SECONDS = 30.0
+# No keepalive pings of our own, as a browser sends none (the portal's server pings us, and we answer at once).
+# Ours are answered only once the server reads them, and uvicorn stops reading a socket whose consumer has 32
+# frames waiting (an agent's socket in a burst, each frame a database write): so on a busy agent socket they
+# time out and the client closes it itself ("1011 keepalive ping timeout"). The server closes such a socket too
+# when our pong waits 20 s behind those frames: that one is the portal's to fix, by keeping up.
+PING_INTERVAL = None
 
 
 class ProtocolError(RuntimeError):
@@ -34,6 +40,9 @@ class Socket:
     def __init__(self, connection: ClientConnection) -> None:
         self.connection = connection
         self.errors: list[Frame] = []  # `error` frames, kept to be reported
+        # conversation_id → seq → times read live (message.new, message.ack); and the last seq of a snapshot
+        self.seqs: dict[str, Counter[int]] = defaultdict(Counter)
+        self.snapshot_seq: dict[str, int] = {}
         self._send_lock = asyncio.Lock()
         self._waiters: list[tuple[Any, asyncio.Future]] = []
         self._reader = asyncio.create_task(self._read())
@@ -53,8 +62,13 @@ class Socket:
             async for raw in self.connection:
                 now = time.perf_counter()
                 frame = json.loads(raw)
-                if frame.get("type") == "error":
+                kind = frame.get("type")
+                if kind == "error":
                     self.errors.append(frame)
+                elif kind in ("message.new", "message.ack"):
+                    self.seqs[frame["conversation_id"]][frame["message"]["seq"]] += 1
+                elif kind == "conversation.snapshot" and frame["messages"]:
+                    self.snapshot_seq[frame["conversation"]["id"]] = frame["messages"][-1]["seq"]
                 self.on_frame(frame, now)
                 if self._waiters:
                     self._resolve(frame)
@@ -64,6 +78,10 @@ class Socket:
             for _, future in self._waiters:
                 if not future.done():
                     future.set_exception(ProtocolError("socket closed"))
+
+    def last_seq(self, conversation_id: str) -> int:
+        """The highest seq this socket has read of the conversation (live or in a snapshot)."""
+        return max([self.snapshot_seq.get(conversation_id, 0), *self.seqs.get(conversation_id, ())])
 
     def _resolve(self, frame: Frame) -> None:
         still = []
@@ -132,6 +150,7 @@ class Customer(Socket):
             f"{ws_url}/ws/customer/?token={session['token']}",
             origin=str(http.base_url).rstrip("/"),
             open_timeout=OPEN_TIMEOUT_SECONDS,
+            ping_interval=PING_INTERVAL,
         )
         customer = cls(connection, session["conversation_id"])
         await asyncio.wait_for(customer.wait_for(is_type("conversation.snapshot")), OPEN_TIMEOUT_SECONDS)
@@ -199,6 +218,7 @@ class Agent(Socket):
             origin=http_url,
             additional_headers={"Cookie": cookie},
             open_timeout=OPEN_TIMEOUT_SECONDS,
+            ping_interval=PING_INTERVAL,
         )
         agent = cls(connection)
         await asyncio.wait_for(agent.wait_for(is_type("inbox.snapshot")), OPEN_TIMEOUT_SECONDS)

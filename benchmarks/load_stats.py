@@ -6,7 +6,7 @@ Standard library only, so the portal's test suite can check them (tests/benchmar
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -70,6 +70,29 @@ class Delivery:
                 late += 1
         unexpected = sum(1 for client_id in arrivals if client_id not in sent_at)
         return cls(len(sent_at), len(within), late, lost, doubled, unexpected, Latencies.of(within))
+
+
+@dataclass(frozen=True)
+class SeqCount:
+    """What sockets saw by the messages' seq (docs/protocol.md, "Sequence numbers"), past a baseline per
+    (socket, conversation): numbers skipped (a message whose event never reached that socket: a client sees the
+    gap and re-syncs) and numbers read more than once. A message lost after the last one read shows only in
+    Delivery's count by client_id."""
+
+    skipped: int
+    doubled: int
+
+    @classmethod
+    def count(cls, seen: Mapping[Hashable, Mapping[int, int]], after: Mapping[Hashable, int]) -> SeqCount:
+        """`seen`: (socket, conversation) → seq → times read; `after`: the same keys → the seq read before."""
+        skipped = doubled = 0
+        for key, times in seen.items():
+            base = after.get(key, 0)
+            fresh = {seq: n for seq, n in times.items() if seq > base}
+            if fresh:
+                skipped += max(fresh) - base - len(fresh)
+                doubled += sum(1 for n in fresh.values() if n > 1)
+        return cls(skipped, doubled)
 
 
 def rate(count: int, seconds: float) -> float:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from benchmarks.load_stats import Delivery, Latencies, merge, percentile
+from benchmarks.load_stats import Delivery, Latencies, SeqCount, merge, percentile
 
 
 def test_percentile_interpolates_between_ranks_like_numpy():
@@ -57,3 +57,14 @@ def test_a_message_arriving_once_within_the_deadline_is_all_well():
 
 def test_merge_keeps_every_arrival_of_every_socket():
     assert merge([{"a": [1.0]}, {"a": [2.0], "b": [3.0]}]) == {"a": [1.0, 2.0], "b": [3.0]}
+
+
+def test_seq_count_sees_numbers_skipped_and_read_twice_past_each_baseline():
+    seen = {
+        ("customer", "a"): {1: 1, 2: 1, 3: 1, 5: 1, 6: 2},  # 4 skipped, 6 read twice
+        ("customer", "b"): {7: 1, 8: 1},  # none past its baseline of 8
+        ("agent", "a"): {3: 1, 4: 1, 5: 1, 6: 1},  # 1-2 before its baseline: fine
+    }
+    after = {("customer", "a"): 0, ("customer", "b"): 8, ("agent", "a"): 2}
+    assert SeqCount.count(seen, after) == SeqCount(skipped=1, doubled=1)
+    assert SeqCount.count({("agent", "a"): {4: 1}}, {("agent", "a"): 1}) == SeqCount(skipped=2, doubled=0)
