@@ -286,8 +286,9 @@ class StackConfig:
 
     @property
     def redis_url(self) -> str:
-        """The stack's own Redis, without a database number: the portal takes /0 (channel layer) and /1
-        (Celery broker) unless CHANNEL_LAYER_URL / CELERY_BROKER_URL name another; the rest are free."""
+        """The stack's own Redis, without a database number: the portal takes /0 (channel layer), /1 (Celery
+        broker) and /2 (cache) unless CHANNEL_LAYER_URL / CELERY_BROKER_URL / CACHE_URL name another; the rest
+        are free."""
         return f"redis://:{self.redis_password}@{self.host}:{self.redis_port}"
 
     @property
@@ -331,7 +332,7 @@ def bot_env(config: StackConfig) -> dict[str, str]:
 
 
 # The databases of the stack's own Redis the portal uses when no other Redis is named.
-EMBEDDED_REDIS_DBS = {"CHANNEL_LAYER_URL": 0, "CELERY_BROKER_URL": 1}
+EMBEDDED_REDIS_DBS = {"CHANNEL_LAYER_URL": 0, "CELERY_BROKER_URL": 1, "CACHE_URL": 2}
 
 
 def portal_env(config: StackConfig) -> dict[str, str]:

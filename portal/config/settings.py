@@ -175,6 +175,20 @@ else:  # one process only (tests, management commands): see the module's docstri
         }
     }
 
+# The cache: the flood limits' counters (conversations/limits.py). Redis wherever more than one process runs
+# (`./switchboard run` names the stack's own, db 2); in-memory for one process, like the channel layer above.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": INSTANCE_NAME,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -225,6 +239,16 @@ SWITCHBOARD_MAX_TEXT_CHARS = _env_int("SWITCHBOARD_MAX_TEXT_CHARS", 2000)
 WIDGET_TOKEN_MAX_AGE_SECONDS = _env_int("SWITCHBOARD_WIDGET_TOKEN_MAX_AGE_SECONDS", 7 * 24 * 3600)
 # A queued handoff's priority goes up one step each time it has waited this long.
 HANDOFF_PRIORITY_RAISE_AFTER_SECONDS = _env_int("SWITCHBOARD_PRIORITY_RAISE_AFTER_SECONDS", 300)
+
+# --- flood limits (conversations/limits.py; docs/protocol.md, "Limits") -------------------------------------
+# "count/period": period s, m, h or d, optionally with a multiplier ("20/10m": 20 per 10 minutes).
+RATE_LIMITS = {
+    "sessions_per_address": os.environ.get("SWITCHBOARD_LIMIT_SESSIONS_PER_ADDRESS") or "20/10m",
+    "messages_per_conversation": os.environ.get("SWITCHBOARD_LIMIT_MESSAGES_PER_CONVERSATION") or "20/m",
+    "messages_per_address": os.environ.get("SWITCHBOARD_LIMIT_MESSAGES_PER_ADDRESS") or "60/m",
+    "handoffs_per_address": os.environ.get("SWITCHBOARD_LIMIT_HANDOFFS_PER_ADDRESS") or "5/h",
+}
+RATELIMIT_FAIL_OPEN = True  # a cache that answers nothing lets traffic through (limits.py says why)
 
 # --- Celery -------------------------------------------------------------------------------------------------
 CELERY_DIR = DATA_DIR / "celery"

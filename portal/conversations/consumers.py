@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from conversations import events, frames, selectors, services
+from conversations import events, frames, limits, selectors, services
 from conversations.sessions import conversation_id_from_token
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class FrameSocket(AsyncWebsocketConsumer):
         try:
             await self.handle_frame(frames.decode_frame(text_data, bytes_data))
         except frames.FrameError as exc:
-            await self.send_frame(frames.error_frame(exc.code, exc.detail, exc.client_id))
+            await self.send_frame(frames.error_frame(exc.code, exc.detail, exc.client_id, exc.retry_after))
 
     async def handle_frame(self, data: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -53,6 +54,12 @@ class FrameSocket(AsyncWebsocketConsumer):
         await self.send_frame(
             frames.conversation_status_frame(event["conversation_id"], event["status"], event["agent"])
         )
+
+
+def client_address(scope: Mapping[str, Any]) -> str:
+    """The client's address as the ASGI server saw it (behind a trusted proxy, from its forwarded header)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 class CustomerConsumer(FrameSocket):
@@ -104,11 +111,15 @@ class CustomerConsumer(FrameSocket):
                 "payload: not a button of the bot's latest offer in this conversation, or already answered",
                 frame.client_id,
             ) from None
+        except limits.RateLimited as exc:
+            raise frames.FrameError("rate_limited", str(exc), frame.client_id, exc.retry_after) from None
         await self.send_frame(frames.message_ack_frame(frame.client_id, message))
 
     def _store_message(
         self, conversation_id: uuid.UUID, frame: frames.CustomerMessageSend
     ) -> frames.MessageView:
+        limits.check("messages_per_conversation", str(conversation_id))
+        limits.check("messages_per_address", limits.client_key(client_address(self.scope)))
         message = services.message_post_customer(
             conversation_id=conversation_id,
             client_id=frame.client_id,

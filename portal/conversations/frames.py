@@ -44,6 +44,7 @@ ErrorCode = Literal[
     "unknown_conversation",
     "not_allowed",
     "conversation_closed",
+    "rate_limited",
 ]
 
 
@@ -99,6 +100,7 @@ class HandoffView(Shape):
     closed_at: str | None
     agent: StaffAgentView | None
     context: ContextPacket
+    over_limit: bool  # queued past its address's flood limit: listed after every other handoff
 
 
 # --- server → client frames ---------------------------------------------------------------------------------
@@ -165,6 +167,7 @@ class ErrorFrame(Shape):
     code: ErrorCode
     detail: str
     client_id: str | None
+    retry_after: int | None = None  # rate_limited: the seconds to wait before sending again
 
 
 CustomerServerFrame = Annotated[
@@ -248,6 +251,7 @@ def handoff_view(handoff: Handoff) -> HandoffView:
         closed_at=_iso(handoff.closed_at),
         agent=staff_agent_view(handoff.claimed_by) if handoff.claimed_by_id else None,
         context=ContextPacket.model_validate(handoff.context),
+        over_limit=handoff.over_limit,
     )
 
 
@@ -306,8 +310,10 @@ def pong_frame() -> PongFrame:
     return PongFrame()
 
 
-def error_frame(code: ErrorCode, detail: str, client_id: str | None = None) -> ErrorFrame:
-    return ErrorFrame(code=code, detail=detail, client_id=client_id)
+def error_frame(
+    code: ErrorCode, detail: str, client_id: str | None = None, retry_after: int | None = None
+) -> ErrorFrame:
+    return ErrorFrame(code=code, detail=detail, client_id=client_id, retry_after=retry_after)
 
 
 def frame_json(frame: Shape) -> str:
@@ -321,11 +327,14 @@ def frame_json(frame: Shape) -> str:
 class FrameError(Exception):
     """A client frame the portal refuses; answered with an `error` frame carrying `code`."""
 
-    def __init__(self, code: ErrorCode, detail: str, client_id: str | None = None) -> None:
+    def __init__(
+        self, code: ErrorCode, detail: str, client_id: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(detail)
         self.code: ErrorCode = code
         self.detail = detail
         self.client_id = client_id
+        self.retry_after = retry_after
 
 
 CLIENT_ID_MAX_CHARS = 64

@@ -32,6 +32,9 @@ class Conversation(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     # The `seq` of its latest message: the next one gets last_seq + 1 (services.py, under this row's lock).
     last_seq = models.PositiveIntegerField(default=0)
+    # Who started it, as a keyed hash of the client's address (conversations/limits.py): its handoffs are
+    # counted against the address's limit without the address itself being kept.
+    client_key = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["status"])]
@@ -110,6 +113,9 @@ class Handoff(models.Model):
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="handoffs")
     reason = models.CharField(max_length=40, choices=REASON_CHOICES)
+    # Queued past its address's handoff limit (conversations/limits.py): the inbox puts it after every handoff
+    # within its limit, so a flood from one address cannot push other customers' down the queue.
+    over_limit = models.BooleanField(default=False)
     priority = models.CharField(max_length=16, choices=PRIORITY_CHOICES, default=Priority.NORMAL.value)
     context = models.JSONField()  # conversations.context.ContextPacket; docs/context-packet.md
     queued_at = models.DateTimeField()

@@ -26,8 +26,9 @@ class ButtonNotOffered(Exception):
     """A payload that is no button of the bot's latest offer in the conversation, or that offer was answered."""
 
 
-def conversation_start() -> Conversation:
-    return Conversation.objects.create()
+def conversation_start(*, client_key: str = "") -> Conversation:
+    """A new conversation with the bot; `client_key`: who started it, for the handoff limit (limits.py)."""
+    return Conversation.objects.create(client_key=client_key)
 
 
 def _append(conversation: Conversation, **fields: Any) -> Message:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from agents.models import display_name
 from contracts.handoff import HandoffRequest
-from conversations import events, services
+from conversations import events, limits, services
 from conversations.context import ContextPacket
 from conversations.models import Conversation, ConversationStatus, Handoff, Outcome
 
@@ -96,6 +96,8 @@ def conversation_queue(
         conversation=conversation,
         reason=request.reason.value,
         priority=request.priority.value,
+        # Past its address's limit it still reaches people, but behind every other customer's (the inbox).
+        over_limit=limits.handoff_over_limit(conversation.client_key),
         context=context.model_dump(),
         queued_at=queued_at,
         priority_changed_at=queued_at,

@@ -15,7 +15,8 @@ def _handoffs() -> QuerySet[Handoff]:
 
 
 def inbox_for_agent(agent: Any) -> list[Handoff]:
-    """Every open handoff still queued, and every one assigned to `agent`; most urgent first, then oldest."""
+    """Every open handoff still queued, and every one assigned to `agent`: those within their address's flood
+    limit first (conversations/limits.py), then most urgent, then oldest."""
     open_handoffs = (
         _handoffs()
         .filter(closed_at__isnull=True)
@@ -24,7 +25,7 @@ def inbox_for_agent(agent: Any) -> list[Handoff]:
             | Q(conversation__status=ConversationStatus.ASSIGNED, conversation__assigned_agent=agent)
         )
     )
-    return sorted(open_handoffs, key=lambda h: (-h.priority_enum.rank, h.queued_at))
+    return sorted(open_handoffs, key=lambda h: (h.over_limit, -h.priority_enum.rank, h.queued_at))
 
 
 def latest_handoff(conversation_id: uuid.UUID | str) -> Handoff | None:

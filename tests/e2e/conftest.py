@@ -27,7 +27,7 @@ from .harness import Stack
 
 E2E_DIR = Path(__file__).resolve().parent
 AGENT_USERNAME = "e2e-agent"
-REDIS_SETTINGS = ("CHANNEL_LAYER_URL", "CELERY_BROKER_URL")
+REDIS_SETTINGS = ("CHANNEL_LAYER_URL", "CELERY_BROKER_URL", "CACHE_URL")
 PORTAL_WORKERS = 2  # in both modes: a customer and an agent on different processes must still talk live
 _running_stack: dict[str, Stack] = {}  # for the report hook: whose logs to attach to a failure
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -195,6 +196,12 @@ def no_delivery_task(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     queued: list[Any] = []
     monkeypatch.setattr(services, "_queue_delivery_to_bot", queued.append)
     return queued
+
+
+@pytest.fixture(autouse=True)
+def fresh_flood_counters(settings: Any) -> None:
+    """Each test counts the flood limits from zero, also on a shared Redis cache (CACHE_URL, as in CI)."""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
 
 
 @pytest.fixture(autouse=True)

@@ -183,6 +183,7 @@ async def test_a_whole_conversation_through_handoff_chat_and_hand_back(
         "code": "not_allowed",
         "client_id": "s1",
         "detail": "only the agent the conversation is assigned to can write to the customer",
+        "retry_after": None,
     }
     await other.send_json_to({"type": "conversation.hand_back", "conversation_id": cid})
     assert (await receive_until(other, is_type("error")))[-1]["code"] == "not_allowed"

@@ -150,8 +150,10 @@
     return handoff.status === "queued" || isMine(handoff);
   }
 
-  // Most urgent first; within a priority, whoever has waited longest.
+  // Handoffs past their address's flood limit after all others (docs/protocol.md, "Limits"); then most urgent
+  // first; within a priority, whoever has waited longest.
   function byPriorityThenWait(a, b) {
+    if (a.over_limit !== b.over_limit) return a.over_limit ? 1 : -1;
     var rank = PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority];
     if (rank) return rank;
     return new Date(a.queued_at).getTime() - new Date(b.queued_at).getTime();
@@ -282,6 +284,13 @@
       el("span", { className: "qitem__top" }, [
         priorityBadge(handoff.priority, "queue-priority"),
         el("span", { className: "qitem__reason", "data-testid": "queue-reason", text: handoff.reason_label }),
+        handoff.over_limit
+          ? el("span", {
+            className: "badge badge--low", "data-testid": "queue-over-limit",
+            title: "Its address has handed off more than the flood limit allows: listed after the others",
+            text: "Flood limit",
+          })
+          : null,
         state.unread[id] ? el("span", { className: "qitem__unread", "aria-label": "New messages" }) : null,
       ]),
       el("span", { className: "qitem__preview", text: preview || topicLabel(context) || "No message" }),

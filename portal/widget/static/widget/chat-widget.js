@@ -411,12 +411,30 @@
   ChatWidget.prototype.onError = function (frame) {
     if (frame.code === "conversation_closed") this.setStatus("resolved", this.agent);
     var entry = frame.client_id && this.pending[frame.client_id];
+    if (entry && frame.code === "rate_limited") {
+      // Sent faster than the portal takes: the message is kept and goes again, with its client_id, once the
+      // portal says it may (docs/protocol.md, "Limits").
+      this.resendLater(frame.client_id, frame.retry_after);
+      return;
+    }
     if (entry) {
       delete this.pending[frame.client_id];
       entry.element.dataset.state = "failed";
       entry.element.querySelector(".sbw-meta").textContent = "Not sent";
     }
     this.notice(ERROR_TEXT[frame.code] || "Sorry, something went wrong. Please try again.", "error");
+  };
+
+  ChatWidget.prototype.resendLater = function (clientId, seconds) {
+    var self = this;
+    var entry = this.pending[clientId];
+    entry.element.querySelector(".sbw-meta").textContent = "Waiting to send…";
+    setTimeout(function () {
+      var still = self.pending[clientId];
+      if (!still) return; // stored meanwhile, or a new chat started
+      still.element.querySelector(".sbw-meta").textContent = "Sending…";
+      self.sendFrame(messageFrame(clientId, still));
+    }, Math.max(1, seconds || 1) * 1000);
   };
 
   // ---- rendering -----------------------------------------------------------------------------------
@@ -557,11 +575,15 @@
     element.querySelector(".sbw-meta").textContent = "Sending…";
     this.pending[clientId] = { text: text, payload: payload, element: element };
     this.append(element);
-    var frame = { type: "message.send", client_id: clientId, text: text };
-    if (payload) frame.payload = payload;
     // Offline: the bubble stays pending and the snapshot handler resends it once the socket is back.
-    this.sendFrame(frame);
+    this.sendFrame(messageFrame(clientId, this.pending[clientId]));
   };
+
+  function messageFrame(clientId, entry) {
+    var frame = { type: "message.send", client_id: clientId, text: entry.text };
+    if (entry.payload) frame.payload = entry.payload;
+    return frame;
+  }
 
   ChatWidget.prototype.startNewChat = function () {
     var old = this.socket;
