@@ -2,8 +2,9 @@
 
 Rasa 3.6 takes a user message as a command, not as words, when its text with Python's whitespace stripped
 (`str.strip`) starts with "/" (`YAMLStoryReader.unpack_regex_message`, run by the `RegexMessageHandler` and by
-the message processor): `/report_fraud` is that intent at confidence 1, `/inform{"email": "x"}` plants entities,
-`/restart` restarts the conversation. Buttons are made of such commands: their payload is what the bot is sent.
+the message processor): `/report_fraud` is that intent at confidence 1, `/inform{"email": "x"}` plants
+entities, `/restart` restarts the conversation. Buttons are made of such commands: their payload is what the
+bot is sent.
 
 So the portal sends a command only as the payload of a button the bot offered, and says so in the message's
 metadata (`BUTTON_METADATA_KEY`); it refuses a customer's text that `reads_as_command`. The bot's REST channel
@@ -25,7 +26,8 @@ import unicodedata
 from collections.abc import Iterator
 from urllib.parse import unquote
 
-# The key, in a REST-channel message's metadata, that says its text is the payload of a button the customer chose.
+# The key, in a REST-channel message's metadata, that says its text is the payload of a button the customer
+# chose.
 BUTTON_METADATA_KEY = "switchboard_button"
 
 # "/" and the characters that look like it (Unicode's confusables for SOLIDUS, less letters of other scripts).
