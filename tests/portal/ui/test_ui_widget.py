@@ -79,6 +79,19 @@ def test_bot_buttons_send_their_payload_and_show_their_title(portal: Portal, cus
     assert stored == ["Yes, freeze it", "/affirm"]
 
 
+def test_a_typed_bot_command_is_not_sent_and_the_customer_is_told_why(portal: Portal, customer: Page):
+    send_as_customer(customer, "/report_fraud")
+    expect(customer_messages(customer)).to_have_attribute("data-state", "failed")
+    expect(customer.get_by_test_id("chat-notice").last).to_have_text(
+        "Please write that in words: a message can't start with a slash (/)."
+    )
+    stored = portal.django(f"""
+        from conversations.models import Message
+        print(json.dumps(Message.objects.filter(conversation_id={conversation_id_of(customer)!r}).count()))
+    """)
+    assert stored == 0
+
+
 def test_on_a_phone_the_panel_fills_the_screen_and_works(portal: Portal, new_context):
     phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
     phone.goto(portal.url + "/demo/")

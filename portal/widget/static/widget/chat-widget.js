@@ -44,6 +44,20 @@
     invalid_field: "Something went wrong sending that. Please try again.",
     unknown_type: "Something went wrong sending that. Please try again.",
   };
+  // invalid_field details the portal documents (docs/protocol.md, "Text, never commands"), said in words.
+  var FIELD_ERROR_TEXT = [
+    ["text: reads as a bot command", "Please write that in words: a message can't start with a slash (/)."],
+    ["payload: not a button", "That choice isn't available any more. Please type your answer instead."],
+  ];
+
+  function errorText(frame) {
+    if (frame.code === "invalid_field") {
+      for (var i = 0; i < FIELD_ERROR_TEXT.length; i++) {
+        if ((frame.detail || "").indexOf(FIELD_ERROR_TEXT[i][0]) === 0) return FIELD_ERROR_TEXT[i][1];
+      }
+    }
+    return ERROR_TEXT[frame.code] || "Sorry, something went wrong. Please try again.";
+  }
 
   // ---- small helpers -------------------------------------------------------------------------------
 
@@ -422,7 +436,7 @@
       entry.element.dataset.state = "failed";
       entry.element.querySelector(".sbw-meta").textContent = "Not sent";
     }
-    this.notice(ERROR_TEXT[frame.code] || "Sorry, something went wrong. Please try again.", "error");
+    this.notice(errorText(frame), "error");
   };
 
   ChatWidget.prototype.resendLater = function (clientId, seconds) {
