@@ -79,6 +79,24 @@ def test_bot_buttons_send_their_payload_and_show_their_title(portal: Portal, cus
     assert stored == ["Yes, freeze it", "/affirm"]
 
 
+def test_the_agent_sees_the_payload_a_chosen_button_sent_to_the_bot(portal: Portal, customer: Page, agent: Page):
+    send_as_customer(customer, "I lost my card")
+    expect(customer_messages(customer)).to_have_attribute("data-state", "sent")
+    conversation_id = conversation_id_of(customer)
+    post_bot_reply(portal, conversation_id, "Shall I block it?",
+                   [{"title": "Yes, block it", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}])
+    customer.get_by_test_id("chat-button").filter(has_text="Yes, block it").click()
+    expect(customer_messages(customer).last).to_have_attribute("data-state", "sent")
+    portal.queue_conversation(conversation_id)
+
+    agent.get_by_test_id("queue-list").locator(f'[data-conversation-id="{conversation_id}"]').click()
+    chosen = agent.locator('[data-testid="agent-message"][data-sender="customer"]').last
+    expect(chosen).to_contain_text("Yes, block it")
+    expect(chosen.get_by_test_id("message-payload")).to_have_text("Button chosen; the bot was sent /affirm")
+    offered = agent.locator('[data-testid="agent-message"][data-sender="bot"]').last
+    expect(offered).to_contain_text("Offered: Yes, block it (/affirm) · No (/deny)")
+
+
 def test_a_typed_bot_command_is_not_sent_and_the_customer_is_told_why(portal: Portal, customer: Page):
     send_as_customer(customer, "/report_fraud")
     expect(customer_messages(customer)).to_have_attribute("data-state", "failed")
