@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from playwright.sync_api import Page, expect
@@ -173,3 +174,56 @@ def test_an_agent_whose_socket_dropped_resyncs_the_inbox_on_reconnect(portal: Po
     expect(page.get_by_test_id("connection-status")).to_have_attribute("data-state", "online", timeout=15_000)
     expect(queue_item(page, "queue-list", conversation_id)).to_be_visible()
     assert len(sockets) >= 2
+
+
+def test_an_agent_who_missed_a_message_gets_it_by_its_number_without_reconnecting(portal: Portal, new_context):
+    """One message.new for the open conversation is lost between the portal and the page (this test drops it):
+    the next message's seq shows the gap, and the inbox asks for it on the same socket."""
+    lost, after = "the message whose event was lost", "the message after it"
+    page = new_context().new_page()
+    sockets, dropped, syncs = [], [], []
+
+    def route(ws) -> None:
+        server = ws.connect_to_server()
+        sockets.append(ws)
+
+        def from_portal(message) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "message.new" and frame["message"]["text"] == lost:
+                dropped.append(frame)
+                return
+            ws.send(message)
+
+        def from_page(message) -> None:
+            if json.loads(message).get("type") == "messages.sync":
+                syncs.append(json.loads(message))
+            server.send(message)
+
+        server.on_message(from_portal)
+        ws.on_message(from_page)
+
+    page.route_web_socket("**/ws/agent/", route)
+    log_in(page, portal, "alex")
+    conversation_id = portal.start_conversation()
+    portal.queue_conversation(conversation_id)
+    queue_item(page, "queue-list", conversation_id).click()
+    page.get_by_test_id("claim-button").click()
+    lines = page.locator('[data-testid="agent-message"]')
+    expect(lines.last).to_have_text(re.compile("Alex joined the conversation"))
+    shown = lines.count()
+
+    portal.django(f"""
+        import uuid
+        from conversations import services
+        for text in ({lost!r}, {after!r}):
+            services.message_post_customer(conversation_id=uuid.UUID({conversation_id!r}),
+                                           client_id=str(uuid.uuid4()), text=text)
+        print(json.dumps("stored"))
+    """)
+
+    customer_lines = page.locator('[data-testid="agent-message"][data-sender="customer"]')
+    expect(customer_lines.nth(1)).to_contain_text(lost)
+    expect(customer_lines.nth(2)).to_contain_text(after)
+    expect(lines).to_have_count(shown + 2)  # each once
+    assert len(dropped) == 1 and len(sockets) == 1  # recovered on the socket it had: no reconnect
+    assert [(s["conversation_id"], s["after_seq"]) for s in syncs] == [(conversation_id, dropped[0]["message"]["seq"] - 1)]
