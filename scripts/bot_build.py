@@ -41,6 +41,7 @@ def model_key() -> str:
         BOT / "data",
         BOT / "components",
         BOT / "nlp",
+        BOT / "triage",  # the safety screen's lexicon and examples are learnt into the model
         *REQUIREMENTS,
     )
     return "model-" + digest(*inputs)

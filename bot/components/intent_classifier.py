@@ -37,6 +37,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.sensitive_screen import EMBEDDING_KEY
 from components.sentence_encoder import SentenceEncoder
 from components.softmax_regression import SoftmaxRegression, fit_softmax_regression
 
@@ -130,12 +131,13 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
             self._encoder = SentenceEncoder(Path(model_dir) if model_dir else None)
         return self._encoder
 
-    def _features(self, texts: List[str]) -> Tuple[np.ndarray, scipy.sparse.csr_matrix]:
+    def _features(
+        self, texts: List[str], embeddings: np.ndarray
+    ) -> Tuple[np.ndarray, scipy.sparse.csr_matrix]:
         """Dense (weighted embeddings) and sparse (TF-IDF) features, kept apart for BLAS."""
         assert self._vectorizer is not None
-        embeddings = self._sentence_encoder().encode(texts)
-        embeddings *= np.float32(self._config["embedding_weight"])
-        return embeddings, self._vectorizer.transform(texts)
+        weighted = embeddings * np.float32(self._config["embedding_weight"])
+        return weighted, self._vectorizer.transform(texts)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
@@ -150,7 +152,7 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         texts = [m.get(TEXT) for m in examples]
         labels = np.array([intents.index(str(m.get(INTENT))) for m in examples])
         self._vectorizer = _fit_word_vectorizer(self._config, texts)
-        dense, sparse = self._features(texts)
+        dense, sparse = self._features(texts, self._sentence_encoder().encode(texts))
         self._regression = fit_softmax_regression(
             dense, sparse, labels, len(intents), self._config["C"], self._config["max_iter"]
         )
@@ -165,8 +167,12 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         rankings: Dict[int, List[Dict[Text, Any]]] = {}
         if classifiable:
             with _threadpools.limit(limits=_INFERENCE_BLAS_THREADS, user_api="blas"):
-                features = self._features([texts[i] for i in classifiable])
+                embeddings = self._sentence_encoder().encode([texts[i] for i in classifiable])
+                features = self._features([texts[i] for i in classifiable], embeddings)
                 probabilities = self._regression.probabilities(*features)
+            # The safety screen after this classifier reads the same embedding rather than encoding again.
+            for index, embedding in zip(classifiable, embeddings):
+                messages[index].set(EMBEDDING_KEY, embedding)
             rankings = {index: self._ranking(row) for index, row in zip(classifiable, probabilities)}
         for index, message in enumerate(messages):
             # Like DIETClassifier: an empty message, or no trained model, gives no intent.

@@ -1,0 +1,298 @@
+"""The safety screen: a second check on every customer message that does not trust the intent classifier.
+
+Two independent signals, from bot/triage/sensitive_topics.yml (the one file to review and edit):
+* a lexicon of signal phrases per topic ("money taken", "passed away", "kill myself"), matched whole-word;
+* semantic nearness: the cosine between the message's all-MiniLM-L6-v2 embedding (the one the intent
+  classifier already computed, so the screen costs a dot product, not a second encoding) and the topic's
+  examples (its own, plus the training examples of the escalation intents it names).
+
+A signal phrase or a near example hands off; a `possible` phrase or a nearish example asks once. When the screen
+fires and the classifier's intent does not already go to a person, the intent becomes `sensitive_screen` (as
+FallbackClassifier makes it `nlu_fallback`), and the rule for it runs `action_screen`. The finding travels in
+the parse data under `sensitive_screen`: decision, topic, the signal (phrase or nearest example), similarity,
+and the intent the classifier had read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+
+import numpy as np
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.sentence_encoder import SentenceEncoder
+
+SCREEN_KEY = "sensitive_screen"  # the finding, in the message's parse data
+SCREEN_INTENT = "sensitive_screen"  # the intent a flagged routine message gets
+EMBEDDING_KEY = "sentence_embedding"  # set by SentenceEmbeddingIntentClassifier on each message it encodes
+HAND_OFF, ASK = "hand_off", "ask"
+
+
+def normalise(text: str) -> str:
+    """Lower case, apostrophes dropped ("didn't" → "didnt"), anything else not a letter or digit a space."""
+    text = re.sub(r"['’`]", "", text.lower())
+    return " ".join(re.sub(r"[^a-z0-9£]+", " ", text).split())
+
+
+def _phrase_pattern(phrases: Sequence[str]) -> Optional[re.Pattern[str]]:
+    words = sorted({normalise(p) for p in phrases if normalise(p)}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
+
+
+@dataclass(frozen=True)
+class Finding:
+    decision: str  # HAND_OFF or ASK
+    topic: str
+    signal: str  # the phrase that matched, or the nearest example
+    similarity: float  # to the nearest example of `topic` (0 when a phrase decided alone)
+    via: str  # "phrase" or "nearness"
+
+    def as_dict(self, classified_intent: Optional[str]) -> Dict[str, Any]:
+        return {**asdict(self), "similarity": round(self.similarity, 3), "intent": classified_intent}
+
+
+@dataclass(frozen=True)
+class TopicLexicon:
+    signals: Optional[re.Pattern[str]]
+    possible: Optional[re.Pattern[str]]
+    exceptions: Optional[re.Pattern[str]]
+
+    def match(self, text: str) -> Tuple[Optional[str], Optional[str]]:
+        """(the signal phrase, the possible phrase) found in normalised `text`, either None."""
+        if self.exceptions:
+            text = self.exceptions.sub(" ", text)
+        signal = self.signals.search(text) if self.signals else None
+        possible = self.possible.search(text) if self.possible else None
+        return (signal.group(0) if signal else None, possible.group(0) if possible else None)
+
+
+class Screen:
+    """The screen's decision for one message; built from the triage file and the examples' embeddings."""
+
+    def __init__(
+        self,
+        settings: Dict[str, Any],
+        example_texts: List[str],
+        example_topics: List[str],
+        example_embeddings: np.ndarray,
+        intent_names: Sequence[str] = (),
+        intent_embeddings: Optional[np.ndarray] = None,
+    ) -> None:
+        self.hand_off_similarity = float(settings["similarity"]["hand_off"])
+        self.ask_similarity = float(settings["similarity"]["ask"])
+        self.escalation_intents = frozenset(settings["escalation_intents"])
+        self.topics = list(settings["topics"])
+        self.lexicons = {
+            topic: TopicLexicon(
+                _phrase_pattern(rule.get("signals") or []),
+                _phrase_pattern(rule.get("possible") or []),
+                _phrase_pattern(rule.get("except") or []),
+            )
+            for topic, rule in settings["topics"].items()
+        }
+        self.example_texts = example_texts
+        self.example_topics = example_topics
+        self.example_embeddings = example_embeddings.astype(np.float32)
+        # The other intents' training examples: nearness fires only where a topic's example is nearer than any
+        # example of the intent the classifier read ("my card was stolen" is near a fraud example, nearer a
+        # lost-card one).
+        self.intent_names = list(intent_names)
+        self.intent_embeddings = (
+            intent_embeddings.astype(np.float32) if intent_embeddings is not None else np.zeros((0, 1), np.float32)
+        )
+
+    def check(
+        self, text: str, embedding: Optional[np.ndarray], intent: Optional[str] = None
+    ) -> Optional[Finding]:
+        """What the screen makes of `text` (embedding: its unit-length sentence embedding; intent: the one the
+        classifier read): None if nothing."""
+        plain = normalise(text)
+        nearest = self._nearest(embedding)
+        own = self._nearest_of_intent(embedding, intent)
+        # The first topic in the file wins a tie: it is ordered most urgent first.
+        for topic in self.topics:
+            signal, _ = self.lexicons[topic].match(plain)
+            if signal:
+                return Finding(HAND_OFF, topic, signal, nearest.get(topic, (0.0, ""))[0], "phrase")
+        best_topic, (similarity, example) = max(nearest.items(), key=lambda item: item[1][0], default=("", (0.0, "")))
+        best_topic = best_topic if similarity > own else ""
+        if best_topic and similarity >= self.hand_off_similarity:
+            return Finding(HAND_OFF, best_topic, example, similarity, "nearness")
+        for topic in self.topics:
+            _, possible = self.lexicons[topic].match(plain)
+            if possible:
+                return Finding(ASK, topic, possible, nearest.get(topic, (0.0, ""))[0], "phrase")
+        if best_topic and similarity >= self.ask_similarity:
+            return Finding(ASK, best_topic, example, similarity, "nearness")
+        return None
+
+    def _nearest_of_intent(self, embedding: Optional[np.ndarray], intent: Optional[str]) -> float:
+        rows = [i for i, name in enumerate(self.intent_names) if name == intent]
+        if embedding is None or not rows:
+            return 0.0
+        return float((self.intent_embeddings[rows] @ np.asarray(embedding, dtype=np.float32)).max())
+
+    def _nearest(self, embedding: Optional[np.ndarray]) -> Dict[str, Tuple[float, str]]:
+        """Per topic: the highest cosine to one of its examples, and that example."""
+        if embedding is None or not len(self.example_texts):
+            return {}
+        similarities = self.example_embeddings @ np.asarray(embedding, dtype=np.float32)
+        best: Dict[str, Tuple[float, str]] = {}
+        for index in np.argsort(-similarities):
+            topic = self.example_topics[index]
+            if topic not in best:
+                best[topic] = (float(similarities[index]), self.example_texts[index])
+            if len(best) == len(self.topics):
+                break
+        return best
+
+
+def read_settings(path: Path) -> Dict[str, Any]:
+    with path.open(encoding="utf-8") as triage_file:
+        return yaml.safe_load(triage_file)
+
+
+def topic_examples(settings: Dict[str, Any], intent_examples: Dict[str, List[str]]) -> List[Tuple[str, str]]:
+    """(topic, example text) for every example of every topic: its own, and its intents' training examples."""
+    pairs = []
+    for topic, rule in settings["topics"].items():
+        texts = list(rule.get("examples") or [])
+        for intent in rule.get("intents") or []:
+            texts += intent_examples.get(intent, [])
+        pairs += [(topic, text) for text in dict.fromkeys(texts)]
+    return pairs
+
+
+_SETTINGS_FILE, _EMBEDDINGS_FILE = "settings.json", "examples.npz"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class SensitiveTopicScreen(GraphComponent):
+    """Flags sensitive messages whatever their intent (see the module's docstring). After FallbackClassifier."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # The triage file, relative to bot/ (where Rasa trains and runs).
+            "triage_file": "triage/sensitive_topics.yml",
+            "encoder_model_dir": None,
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        screen: Optional[Screen] = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._screen = screen
+        self._encoder: Optional[SentenceEncoder] = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SensitiveTopicScreen:
+        return cls(config, model_storage, resource)
+
+    def _sentence_encoder(self) -> SentenceEncoder:
+        if self._encoder is None:
+            model_dir = self._config["encoder_model_dir"]
+            self._encoder = SentenceEncoder(Path(model_dir) if model_dir else None)
+        return self._encoder
+
+    def train(self, training_data: TrainingData) -> Resource:
+        settings = read_settings(Path(self._config["triage_file"]))
+        by_intent: Dict[str, List[str]] = {}
+        for message in training_data.intent_examples:
+            by_intent.setdefault(str(message.get(INTENT)), []).append(message.get(TEXT))
+        pairs = topic_examples(settings, by_intent)
+        texts = [text for _, text in pairs]
+        embeddings = self._sentence_encoder().encode(texts)
+        others = [(i, t) for i, ts in by_intent.items() if i not in settings["escalation_intents"] for t in ts]
+        intent_names = [intent for intent, _ in others]
+        intent_embeddings = self._sentence_encoder().encode([text for _, text in others])
+        self._screen = Screen(
+            settings, texts, [topic for topic, _ in pairs], embeddings, intent_names, intent_embeddings
+        )
+        with self._model_storage.write_to(self._resource) as model_dir:
+            np.savez(model_dir / _EMBEDDINGS_FILE, embeddings=embeddings, intent_embeddings=intent_embeddings)
+            payload = {
+                "settings": settings,
+                "texts": texts,
+                "topics": [topic for topic, _ in pairs],
+                "intent_names": intent_names,
+            }
+            (model_dir / _SETTINGS_FILE).write_text(json.dumps(payload), encoding="utf-8")
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self._screen is None:
+            return messages
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if not text.strip() or text.startswith("/"):  # empty, or a button's payload
+                continue
+            embedding = message.get(EMBEDDING_KEY)
+            if embedding is None:
+                embedding = self._sentence_encoder().encode([text])[0]
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            finding = self._screen.check(text, embedding, intent)
+            if finding is None:
+                continue
+            message.set(SCREEN_KEY, finding.as_dict(intent), add_to_output=True)
+            if intent not in self._screen.escalation_intents:
+                flagged = {INTENT_NAME_KEY: SCREEN_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+                message.set(INTENT, flagged, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [flagged] + (message.get(INTENT_RANKING_KEY) or []), add_to_output=True)
+        return messages
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SensitiveTopicScreen:
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                payload = json.loads((model_dir / _SETTINGS_FILE).read_text(encoding="utf-8"))
+                arrays = dict(np.load(model_dir / _EMBEDDINGS_FILE, allow_pickle=False))
+        except (ValueError, FileNotFoundError):
+            return cls.create(config, model_storage, resource, execution_context)
+        screen = Screen(
+            payload["settings"],
+            payload["texts"],
+            payload["topics"],
+            arrays["embeddings"],
+            payload["intent_names"],
+            arrays["intent_embeddings"],
+        )
+        return cls(config, model_storage, resource, screen)

@@ -1,0 +1,148 @@
+"""The safety screen (bot/components/sensitive_screen.py) on its own: the real triage file, the real encoder,
+the escalation intents' real training examples. Signals must fire, near misses (the same words in a routine
+question) must not. These messages are the screen's development set; the triage held-out set is not used here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.intent_thresholds import PerIntentFallbackClassifier
+from components.sensitive_screen import ASK, HAND_OFF, Screen, normalise, read_settings, topic_examples
+from components.sentence_encoder import SentenceEncoder
+from tests.bot.conftest import BOT
+
+SIGNALS = [
+    ("my nan passed away and I still have her bank card", "bereavement"),
+    ("i've been having thoughts of suicide lately", "suicidal"),
+    ("honestly everyone would be better off without me", "suicidal"),
+    ("someone cloned my card and spent £300", "fraud"),
+    ("what is this £49.99, I didn't authorise it", "fraud"),
+    ("the atm didn't dispense my cash but I was debited", "atm_not_dispensed"),
+    ("he controls my money and takes my wages every friday", "coercion_abuse"),
+    ("i'm disabled and can't get to a branch", "illness_disability"),
+    ("my account says restricted when I log in", "account_restricted"),
+    ("bailiffs are coming round on monday", "financial_hardship"),
+    ("a caller said he was from your security team and told me to move my money to a safe account", "scam"),
+    ("got charged twice at the supermarket", "dispute"),
+    ("My Husband Died Last Night, what happens to our joint account?", "bereavement"),
+]
+NEAR_MISSES = [
+    "my phone died, can I check my balance on the website?",
+    "what time do you close on friday",
+    "how do I set up a standing order to my landlord",
+    "my card was declined at the shop",
+    "is there a fee at cash machines abroad",
+    "how do I pay in a cheque",
+    "what's the interest on the easy saver",
+    "can I change my PIN at the cash machine",
+    "my new card still hasn't arrived",
+    "what's the contactless limit",
+    "how long does an international transfer take",
+    "what is the security code on my card for",
+    "what's the sort code",
+]
+POSSIBLE = [
+    ("there's a strange payment on my account, what's my balance?", "fraud"),
+    ("i'm a bit unwell, what time does the branch open", "illness_disability"),
+]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return SentenceEncoder()
+
+
+@pytest.fixture(scope="module")
+def screen(encoder) -> Screen:
+    settings = read_settings(BOT / "triage" / "sensitive_topics.yml")
+    by_intent: dict[str, list[str]] = {}
+    for path in (BOT / "data" / "nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            if "intent" in block:
+                by_intent[block["intent"]] = [
+                    line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")
+                ]
+    pairs = topic_examples(settings, by_intent)
+    texts = [text for _, text in pairs]
+    others = [(i, t) for i, ts in by_intent.items() if i not in settings["escalation_intents"] for t in ts]
+    return Screen(
+        settings,
+        texts,
+        [topic for topic, _ in pairs],
+        encoder.encode(texts),
+        [intent for intent, _ in others],
+        encoder.encode([text for _, text in others]),
+    )
+
+
+def check(screen: Screen, encoder: SentenceEncoder, text: str, intent: str | None = None):
+    return screen.check(text, encoder.encode([text])[0], intent)
+
+
+@pytest.mark.parametrize("text,topic", SIGNALS)
+def test_signals_hand_off(screen, encoder, text, topic):
+    finding = check(screen, encoder, text)
+    assert finding is not None, text
+    assert (finding.decision, finding.topic) == (HAND_OFF, topic)
+
+
+@pytest.mark.parametrize("text", NEAR_MISSES)
+def test_near_misses_pass(screen, encoder, text):
+    assert check(screen, encoder, text) is None
+
+
+@pytest.mark.parametrize("text,topic", POSSIBLE)
+def test_possibly_sensitive_asks(screen, encoder, text, topic):
+    finding = check(screen, encoder, text)
+    assert finding is not None and (finding.decision, finding.topic) == (ASK, topic)
+
+
+def test_nearness_alone_hands_off_a_close_rewording(screen, encoder):
+    # no signal phrase in it: only its nearness to the escalation examples can catch it
+    text = "the cash machine did not give me the money but it left my account"
+    assert all(lexicon.match(normalise(text)) == (None, None) for lexicon in screen.lexicons.values())
+    finding = check(screen, encoder, text)
+    assert finding is not None and finding.via == "nearness" and finding.topic == "atm_not_dispensed"
+    assert finding.similarity >= screen.hand_off_similarity
+
+
+def test_nearness_does_not_override_an_intent_whose_own_examples_are_nearer(screen, encoder):
+    # near a fraud example ("my card details have been stolen and used"), nearer the lost-card ones: the card
+    # block form serves it, and hands off itself if the card cannot be confirmed
+    assert check(screen, encoder, "my card was stolen", "lost_or_stolen_card") is None
+    finding = check(screen, encoder, "my card was stolen", None)
+    assert finding is not None and finding.via == "nearness"
+
+
+def test_exceptions_are_taken_out_before_matching(screen):
+    assert screen.lexicons["bereavement"].match(normalise("my phone died")) == (None, None)
+    assert screen.lexicons["bereavement"].match(normalise("my dad died")) == ("died", None)
+
+
+def test_phrases_match_whole_words_only(screen):
+    # "iva" (an insolvency arrangement) must not fire inside "activate"
+    assert screen.lexicons["financial_hardship"].match(normalise("how do I activate my card")) == (None, None)
+
+
+def test_the_most_urgent_topic_wins(screen, encoder):
+    finding = check(screen, encoder, "i can't pay my debts and i want to end my life")
+    assert (finding.decision, finding.topic) == (HAND_OFF, "suicidal")
+
+
+def test_per_intent_thresholds_default_to_the_global_one(tmp_path: Path):
+    thresholds = tmp_path / "thresholds.yml"
+    thresholds.write_text("thresholds:\n  card_declined: 0.6\n", encoding="utf-8")
+    classifier = PerIntentFallbackClassifier({"threshold": 0.3, "thresholds_file": str(thresholds)})
+    assert classifier.threshold_for("card_declined") == 0.6
+    assert classifier.threshold_for("opening_hours") == 0.3
+
+
+def test_the_bots_thresholds_file_names_only_known_intents():
+    domain = yaml.safe_load((BOT / "domain.yml").read_text(encoding="utf-8"))
+    thresholds = yaml.safe_load((BOT / "triage" / "intent_thresholds.yml").read_text(encoding="utf-8"))
+    assert set(thresholds["thresholds"]) <= set(domain["intents"])
+    assert all(0 < value < 1 for value in thresholds["thresholds"].values())
