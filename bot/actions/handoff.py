@@ -21,10 +21,12 @@ from actions.conversation import (
     latest_topic,
     slot_set_this_turn,
 )
+from actions.triage import finding_of, previous_user_parse, screen_request, with_screen
 from contracts.handoff import HandoffReason, HandoffRequest, Priority, handoff_payload
 
 REASON_SLOT, PRIORITY_SLOT, NOTE_SLOT = "handoff_reason", "handoff_priority", "handoff_note"
 OUT_OF_SCOPE_OFFER = "utter_out_of_scope"
+SCREEN_ASKED = "action_screen"
 FRAUD_SIGNAL = "fraud_signal"  # entity: words that mean fraud inside a routine topic
 
 NOTES = {
@@ -55,20 +57,29 @@ def _detected_request(tracker: Tracker, policy: BankPolicy, topic: str | None) -
         return None
     reason = HandoffReason(detected)
     priority = slot_set_this_turn(tracker, PRIORITY_SLOT)
+    finding = finding_of(tracker.latest_message)
     return HandoffRequest(
         reason=reason,
         priority=Priority(priority) if priority else policy.priority_for(reason),
-        topic=topic,
+        topic=finding["topic"] if reason is HandoffReason.SAFETY_SCREEN and finding else topic,
         note=slot_set_this_turn(tracker, NOTE_SLOT) or NOTES.get(reason),
     )
 
 
 def decide_handoff(tracker: Tracker, policy: BankPolicy) -> HandoffRequest:
-    """Why, how urgently and about what this conversation goes to a person."""
+    """Why, how urgently and about what this conversation goes to a person; a safety screen finding on the
+    latest message raises the priority and adds its care note whatever the reason."""
+    return with_screen(_decide_handoff(tracker, policy), finding_of(tracker.latest_message))
+
+
+def _decide_handoff(tracker: Tracker, policy: BankPolicy) -> HandoffRequest:
     topic = latest_topic(tracker)
     detected = _detected_request(tracker, policy, topic)
     if detected:
         return detected
+    asked = finding_of(previous_user_parse(tracker))
+    if latest_intent(tracker) == "affirm" and asked and bot_action_before_latest_message(tracker) == SCREEN_ASKED:
+        return screen_request(asked)  # the screen asked "shall I put you through?" and the customer said yes
     rule = policy.handoff_topics.get(latest_intent(tracker) or "")
     if rule:
         return HandoffRequest(rule.reason, rule.priority, topic, rule.note)
