@@ -18,6 +18,8 @@ COPY docker/portal-entrypoint.sh /usr/local/bin/switchboard-entrypoint
 COPY manage.py ./
 COPY contracts/ contracts/
 COPY portal/ portal/
+# The demo page shows the bank's figures from the policy file the bot answers from (BANK_POLICY_FILE).
+COPY bot/actions/bank_policy.yml bot/actions/bank_policy.yml
 
 RUN useradd --system --create-home switchboard && mkdir -p /data && chown switchboard /data
 USER switchboard

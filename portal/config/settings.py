@@ -233,6 +233,10 @@ BOT_DELIVERY_DEADLINE_SECONDS = _env_int(
     "SWITCHBOARD_BOT_DELIVERY_DEADLINE_SECONDS", int(max(60, BOT_DELIVERY_BUDGET_SECONDS + 30))
 )
 
+# The bank's policy (bot/actions/bank_policy.yml): the one source of the figures the bot answers with and the
+# customer demo page shows (rates, hours), so the two cannot disagree.
+BANK_POLICY_FILE = Path(os.environ.get("SWITCHBOARD_BANK_POLICY_FILE") or REPO_DIR / "bot" / "actions" / "bank_policy.yml")
+
 # --- sockets, sessions, handoffs ----------------------------------------------------------------------------
 SWITCHBOARD_MAX_FRAME_BYTES = _env_int("SWITCHBOARD_MAX_FRAME_BYTES", 16384)
 SWITCHBOARD_MAX_TEXT_CHARS = _env_int("SWITCHBOARD_MAX_TEXT_CHARS", 2000)
