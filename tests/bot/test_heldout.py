@@ -15,6 +15,7 @@ from actions.bank_policy import bank_policy
 
 from contracts.handoff import parse_handoff
 from tests.bot.conftest import BOT
+from tests.bot.test_heldout_triage import classified_intent
 
 HELDOUT = BOT / "tests" / "heldout.csv"
 # Measured 0.988 (158/160) with config.yml's SentenceEmbeddingIntentClassifier (docs/handoff.md, Quality);
@@ -30,7 +31,7 @@ def heldout() -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def predictions(bot_agent, event_loop_for_bot) -> dict[str, str]:
     async def parse_all() -> dict[str, str]:
-        return {text: (await bot_agent.parse_message(text))["intent"]["name"] for text, _ in heldout()}
+        return {text: classified_intent(await bot_agent.parse_message(text)) for text, _ in heldout()}
 
     return event_loop_for_bot.run_until_complete(parse_all())
 
