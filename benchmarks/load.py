@@ -257,6 +257,9 @@ def model_path(explicit: str | None) -> Path:
     return bot_build.ensure_model()
 
 
+FLOOD_LIMITS = ("sessions_per_address", "messages_per_conversation", "messages_per_address", "handoffs_per_address")
+
+
 def stack_env(args: argparse.Namespace, database_url: str | None, instance: str) -> dict[str, str | None]:
     """Servers mode names the database, channel layer and broker; embedded mode unsets them (whatever
     `./switchboard run` then uses)."""
@@ -267,6 +270,9 @@ def stack_env(args: argparse.Namespace, database_url: str | None, instance: str)
         "DATABASE_URL": database_url,
         "CHANNEL_LAYER_URL": None,
         "CELERY_BROKER_URL": None,
+        # Every customer and agent of the benchmark comes from 127.0.0.1: the flood limits per address (and a
+        # customer's per conversation) would refuse the load itself. Set out of reach, they are still counted.
+        **{f"SWITCHBOARD_LIMIT_{name.upper()}": "1000000/s" for name in FLOOD_LIMITS},
     }
     if args.mode == "servers":
         env["CHANNEL_LAYER_URL"] = f"{args.redis_url.rstrip('/')}/{args.redis_dbs[0]}"
