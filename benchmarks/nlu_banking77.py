@@ -81,14 +81,18 @@ def write_nlu_yaml(examples: List[Tuple[str, str]], path: Path) -> None:
 
 
 def bot_pipeline(config_path: Path, spacy_model: Path) -> Tuple[List[Dict[str, Any]], Optional[float]]:
-    """The bot config's NLU pipeline without FallbackClassifier, and that fallback's threshold."""
+    """The bot config's NLU pipeline without its fallback (Rasa's FallbackClassifier or the bot's per-intent
+    one) and without the safety screen (it judges the bank's escalation topics, not Banking77's intents), and
+    that fallback's global threshold."""
     import yaml
 
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     pipeline, threshold = [], None
     for component in config["pipeline"]:
-        if component["name"] == "FallbackClassifier":
+        if component["name"].endswith("FallbackClassifier"):
             threshold = component.get("threshold", 0.3)
+            continue
+        if component["name"] == "components.sensitive_screen.SensitiveTopicScreen":
             continue
         if component["name"] == "SpacyNLP":
             component = {**component, "model": str(spacy_model)}
