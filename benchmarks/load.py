@@ -926,6 +926,8 @@ class Run:
                     results.append(await relay_burst(relay, self.plan, direction))
                 for r in results:
                     print(f"    {render_relay_line(r)}", flush=True)
+                if closed := Counter(s.closed_by_portal for s in [*relay.customers, *agents] if s.closed_by_portal):
+                    print(f"    sockets the portal closed: {dict(closed)}", flush=True)
                 self.results.relay += results
         for socket in [*relay.customers, *agents]:
             await socket.close()

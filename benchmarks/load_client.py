@@ -48,8 +48,20 @@ class Socket:
         self._reader = asyncio.create_task(self._read())
 
     async def send(self, frame: Frame) -> None:
+        """Send, unless the portal closed the socket: what it would have carried then counts as lost, and the
+        close is reported (`closed_by_portal`), rather than ending the run."""
         async with self._send_lock:
-            await self.connection.send(json.dumps(frame))
+            try:
+                await self.connection.send(json.dumps(frame))
+            except ConnectionClosed:
+                pass
+
+    @property
+    def closed_by_portal(self) -> str | None:
+        """The portal's close code and reason, once it has closed this socket (e.g. "1011 keepalive ping
+        timeout": it stopped reading a socket whose frames it was behind on, so it missed our pong)."""
+        close = self.connection.protocol.close_rcvd
+        return f"{close.code} {close.reason}" if close is not None and self._reader.done() else None
 
     def wait_for(self, matches: Any) -> asyncio.Future:
         """A future of the next frame that `matches` (a predicate), resolved as it is read."""
