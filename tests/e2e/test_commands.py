@@ -72,7 +72,13 @@ def stored(stack: Stack, conversation_id: str) -> dict[str, Any]:
 def rasa_user_events(stack: Stack, sender: str) -> list[dict[str, Any]]:
     """The user events in Rasa's tracker, each message as Rasa first parsed it (a later action may rewrite its
     intent in a second event of the same message id)."""
-    tracker = httpx.get(f"{stack.config.rasa_url}/conversations/{sender}/tracker", timeout=20).json()
+    response = httpx.get(
+        f"{stack.config.rasa_url}/conversations/{sender}/tracker",
+        params={"token": stack.config.rasa_token},  # Rasa's HTTP API takes only the stack's token
+        timeout=20,
+    )
+    response.raise_for_status()
+    tracker = response.json()
     first: dict[str, dict[str, Any]] = {}
     for event in tracker.get("events") or []:
         if event.get("event") == "user":
