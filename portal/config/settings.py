@@ -280,6 +280,8 @@ RATE_LIMITS = {
     "messages_per_conversation": os.environ.get("SWITCHBOARD_LIMIT_MESSAGES_PER_CONVERSATION") or "20/m",
     "messages_per_address": os.environ.get("SWITCHBOARD_LIMIT_MESSAGES_PER_ADDRESS") or "60/m",
     "handoffs_per_address": os.environ.get("SWITCHBOARD_LIMIT_HANDOFFS_PER_ADDRESS") or "5/h",
+    "logins_per_address": os.environ.get("SWITCHBOARD_LIMIT_LOGINS_PER_ADDRESS") or "30/10m",
+    "logins_per_username": os.environ.get("SWITCHBOARD_LIMIT_LOGINS_PER_USERNAME") or "10/10m",
 }
 RATELIMIT_FAIL_OPEN = True  # a cache that answers nothing lets traffic through (limits.py says why)
 
