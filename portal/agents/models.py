@@ -1,15 +1,15 @@
-"""An agent is a Django user in the "Agents" group (or staff); the profile holds what customers see of them."""
+"""An agent is a Django user whose role lets them work conversations (agents/roles.py); the profile holds what
+customers see of them, and its model carries the roles' permissions."""
 
 from __future__ import annotations
 
-from typing import TypeGuard
-
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import User
 from django.db import models
 
-AGENTS_GROUP = "Agents"
+from agents.roles import GROUP_NAMES, PERM_NAMES, Perm, Role
+
+AGENTS_GROUP = GROUP_NAMES[Role.AGENT]
 
 
 class AgentProfile(models.Model):
@@ -18,18 +18,11 @@ class AgentProfile(models.Model):
     )
     display_name = models.CharField(max_length=80)
 
+    class Meta:
+        permissions = [(perm.value, PERM_NAMES[perm]) for perm in Perm]
+
     def __str__(self) -> str:
         return self.display_name
-
-
-def is_agent(user: AbstractBaseUser | AnonymousUser) -> TypeGuard[User]:
-    # Switchboard keeps Django's own user model (no AUTH_USER_MODEL), so an agent is a signed-in `User`; a
-    # Channels scope's lazy user passes isinstance as the user it wraps.
-    return bool(
-        isinstance(user, User)
-        and user.is_active
-        and (user.is_staff or user.groups.filter(name=AGENTS_GROUP).exists())
-    )
 
 
 def display_name(user: User) -> str:

@@ -12,5 +12,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("conversations.urls")),
     path("agents/", include("agents.urls")),
+    path("agents/", include("handoff.urls")),
     path("", include("widget.urls")),
 ]

@@ -1,7 +1,8 @@
 """Real-time events: sent to channel-layer groups only after the transaction that caused them commits.
 
-Groups are named after who they fan out to: `agents` (every agent socket: the inbox) and
-`conversation.<uuid>` (the customer's socket and the agents who opened that conversation).
+Groups are named after who they fan out to: `agents` (every agent socket: the inbox),
+`conversation.<uuid>` (the customer's socket and the agents who opened that conversation) and `user.<id>` (every
+agent socket of one user: told when the user's access changes).
 
 The channel layer (Redis in every deployment, so a Celery worker's events reach the sockets of every portal
 process) is best-effort; the database is the truth and every socket re-syncs from a snapshot on connect.
@@ -27,6 +28,10 @@ AGENTS_GROUP = "agents"
 
 def conversation_group(conversation_id: uuid.UUID | str) -> str:
     return f"conversation.{conversation_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
 
 
 def publish_on_commit(group: str, event: dict[str, Any]) -> None:
@@ -86,6 +91,7 @@ def conversation_status_changed(conversation: Any) -> None:
             "conversation_id": view["id"],
             "status": view["status"],
             "agent": view["agent"],
+            "agent_id": conversation.assigned_agent_id,  # for the sockets' read checks; not sent to clients
         },
     )
 
@@ -93,3 +99,13 @@ def conversation_status_changed(conversation: Any) -> None:
 def handoff_changed(handoff: Any) -> None:
     """Queued, claimed, raised in priority, resolved or handed back: every agent's inbox hears of it."""
     publish_on_commit(AGENTS_GROUP, {"type": "handoff.changed", "handoff": handoff_view(handoff).model_dump()})
+
+
+def access_changed(user_id: int) -> None:
+    """The user's active flag, groups or permissions changed: their sockets read their access again."""
+    publish_on_commit(user_group(user_id), {"type": "access.changed"})
+
+
+def session_ended(user_id: int) -> None:
+    """The user logged out: their sockets close."""
+    publish_on_commit(user_group(user_id), {"type": "access.revoked"})

@@ -99,7 +99,8 @@ class HandoffView(Shape):
     claimed_at: str | None
     closed_at: str | None
     agent: StaffAgentView | None
-    context: ContextPacket
+    # Null for a socket whose user may not read it (an agent, once another agent has it): agents/roles.py.
+    context: ContextPacket | None
     over_limit: bool  # queued past its address's flood limit: listed after every other handoff
 
 
@@ -151,6 +152,7 @@ class ConversationStatusFrame(Shape):
 class InboxSnapshotFrame(Shape):
     type: Literal["inbox.snapshot"] = "inbox.snapshot"
     handoffs: list[HandoffView]
+    agents: list[StaffAgentView]  # who a conversation can be given to: for a user who may reassign, else empty
 
 
 class HandoffUpdatedFrame(Shape):
@@ -240,6 +242,7 @@ def conversation_view(conversation: Conversation) -> ConversationView:
 
 
 def handoff_view(handoff: Handoff) -> HandoffView:
+    """The handoff with its context packet; `without_context` makes the view of it for those not allowed that."""
     return HandoffView(
         conversation_id=str(handoff.conversation_id),
         status=handoff.conversation.status,  # type: ignore[arg-type]
@@ -298,12 +301,16 @@ def conversation_status_frame(
     )
 
 
-def inbox_snapshot_frame(handoffs: list[HandoffView]) -> InboxSnapshotFrame:
-    return InboxSnapshotFrame(handoffs=handoffs)
+def without_context(view: HandoffView) -> HandoffView:
+    return view.model_copy(update={"context": None})
 
 
-def handoff_updated_frame(handoff: HandoffView | dict[str, Any]) -> HandoffUpdatedFrame:
-    return HandoffUpdatedFrame(handoff=HandoffView.model_validate(handoff))
+def inbox_snapshot_frame(handoffs: list[HandoffView], agents: list[StaffAgentView]) -> InboxSnapshotFrame:
+    return InboxSnapshotFrame(handoffs=handoffs, agents=agents)
+
+
+def handoff_updated_frame(handoff: HandoffView) -> HandoffUpdatedFrame:
+    return HandoffUpdatedFrame(handoff=handoff)
 
 
 def pong_frame() -> PongFrame:
@@ -413,6 +420,14 @@ class AgentMessagesSync(ClientFrame):
     after_seq: AfterSeq
 
 
+class ConversationReassign(ClientFrame):
+    """A supervisor gives the conversation to the agent `agent_id`, or takes it over (their own id)."""
+
+    type: Literal["conversation.reassign"]
+    conversation_id: uuid.UUID
+    agent_id: Annotated[int, Field(strict=True, ge=1)]
+
+
 class ConversationAction(ClientFrame):
     """conversation.open, handoff.claim, conversation.resolve, conversation.hand_back: one conversation id."""
 
@@ -422,7 +437,8 @@ class ConversationAction(ClientFrame):
 
 CustomerFrame = Annotated[Union[Ping, CustomerMessageSend, CustomerMessagesSync], Field(discriminator="type")]
 AgentFrame = Annotated[
-    Union[Ping, AgentMessageSend, AgentMessagesSync, ConversationAction], Field(discriminator="type")
+    Union[Ping, AgentMessageSend, AgentMessagesSync, ConversationAction, ConversationReassign],
+    Field(discriminator="type"),
 ]
 _CUSTOMER_FRAMES: TypeAdapter[CustomerFrame] = TypeAdapter(CustomerFrame)
 _AGENT_FRAMES: TypeAdapter[AgentFrame] = TypeAdapter(AgentFrame)
@@ -452,7 +468,7 @@ def parse_customer_frame(data: dict[str, Any]) -> Ping | CustomerMessageSend | C
 
 def parse_agent_frame(
     data: dict[str, Any],
-) -> Ping | AgentMessageSend | AgentMessagesSync | ConversationAction:
+) -> Ping | AgentMessageSend | AgentMessagesSync | ConversationAction | ConversationReassign:
     return _parse(_AGENT_FRAMES, data)
 
 

@@ -4,9 +4,11 @@ services.py."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from contracts.handoff import HandoffReason, Priority
 
@@ -143,3 +145,58 @@ class Handoff(models.Model):
     @property
     def priority_enum(self) -> Priority:
         return Priority(self.priority)
+
+
+class AuditAction(models.TextChoices):
+    OPENED = "opened"  # read the conversation: its context packet and transcript
+    CLAIMED = "claimed"
+    WROTE = "wrote"  # a message to the customer
+    RESOLVED = "resolved"
+    HANDED_BACK = "handed_back"
+    REASSIGNED = "reassigned"  # given to `subject` (taken over when subject is the actor)
+    EXPORTED = "exported"
+    ERASED = "erased"
+
+
+class AppendOnly(Exception):
+    """An audit record was to be changed or deleted: the trail only grows."""
+
+
+class AuditRecordQuerySet(models.QuerySet["AuditRecord"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnly("audit records are never updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("audit records are never deleted")
+
+
+class AuditRecord(models.Model):
+    """Who did what to which conversation, and when; written by conversations/audit.py in the transaction of the
+    action itself. Append-only: no update or delete through the ORM, read-only in the admin; its users are
+    PROTECTed (deactivate a user, never delete one who has records)."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=16, choices=AuditAction.choices)
+    # Not a foreign key: the trail outlives the conversation (an erasure is itself recorded).
+    conversation_id = models.UUIDField(db_index=True)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_id} {self.action} {self.conversation_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnly("audit records are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("audit records are never deleted")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from conversations.models import Conversation, Message
+from conversations.models import AuditRecord, Conversation, Message
 
 
 def conversation_get(conversation_id: uuid.UUID | str) -> Conversation | None:
@@ -36,3 +36,18 @@ def conversation_transcript(conversation_id: uuid.UUID | str) -> list[tuple[str,
         .order_by("seq")
         .values_list("sender", "text", "created_at")
     )
+
+
+AUDIT_PAGE_SIZE = 200
+
+
+def audit_records(
+    *, conversation_id: uuid.UUID | None = None, actor_id: int | None = None, limit: int = AUDIT_PAGE_SIZE
+) -> list[AuditRecord]:
+    """The audit trail newest first, of one conversation and/or by one user if given."""
+    records = AuditRecord.objects.select_related("actor", "subject")
+    if conversation_id is not None:
+        records = records.filter(conversation_id=conversation_id)
+    if actor_id is not None:
+        records = records.filter(actor_id=actor_id)
+    return list(records.order_by("-at", "-id")[:limit])

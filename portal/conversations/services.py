@@ -11,7 +11,8 @@ from django.db.models import Q
 
 from contracts.redaction import mask_card_numbers
 from conversations import events
-from conversations.models import Conversation, ConversationStatus, Delivery, Message, Sender
+from conversations.audit import audit_record
+from conversations.models import AuditAction, Conversation, ConversationStatus, Delivery, Message, Sender
 
 
 class ConversationClosed(Exception):
@@ -118,6 +119,9 @@ def message_post_agent(
         return existing
     message = _append(conversation, sender=Sender.AGENT, text=text, agent=agent, client_id=client_id)
     _save_seq(conversation)
+    audit_record(
+        actor=agent, action=AuditAction.WROTE, conversation_id=conversation.pk, detail={"message_id": message.pk}
+    )
     events.message_created(message, origin_channel)
     return message
 

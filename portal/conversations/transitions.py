@@ -1,8 +1,9 @@
 """The conversation's state machine, and the only code that writes its state.
 
     bot ──queue──▶ queued ──claim──▶ assigned ──resolve──▶ resolved (final)
-     ▲                                  │
-     └─────────────hand back────────────┘
+     ▲               │                 ▲ │ ▲
+     │               └────reassign─────┘ └─┘ reassign: a supervisor gives it to another agent, or takes it over
+     └─────────────hand back─────────────┘
 
 Each transition locks the conversation row (two agents cannot both claim), persists the new state together with
 its handoff and its notices in one transaction, and publishes its events only once that commits.
@@ -17,11 +18,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from agents import roles
 from agents.models import display_name
 from contracts.handoff import HandoffRequest
 from conversations import events, limits, services
+from conversations.audit import audit_record
 from conversations.context import ContextPacket
-from conversations.models import Conversation, ConversationStatus, Handoff, Outcome
+from conversations.models import AuditAction, Conversation, ConversationStatus, Handoff, Outcome
 
 Status = ConversationStatus
 
@@ -118,6 +121,45 @@ def conversation_claim(*, conversation_id: uuid.UUID, agent: Any) -> Handoff:
     services.message_post_system(
         conversation=conversation, text=f"{display_name(agent)} joined the conversation"
     )
+    audit_record(actor=agent, action=AuditAction.CLAIMED, conversation_id=conversation.pk)
+    events.handoff_changed(handoff)
+    return handoff
+
+
+class NotAnAgent(TransitionError):
+    def __init__(self, user: Any) -> None:
+        super().__init__(f"{user.get_username()} cannot be given conversations")
+
+
+@transaction.atomic
+def conversation_reassign(*, conversation_id: uuid.UUID, by: Any, to: Any) -> Handoff:
+    """queued or assigned → assigned to `to`, by a supervisor (the caller checks `by` may reassign): given to
+    another agent, or taken over when `to` is `by`. The customer is told who joined."""
+    conversation = _locked(conversation_id)
+    if conversation.status not in (Status.QUEUED, Status.ASSIGNED) or conversation.assigned_agent_id == to.pk:
+        raise IllegalTransition(conversation.pk, conversation.status, Status.ASSIGNED)
+    if not roles.access_of(to).may_claim():
+        raise NotAnAgent(to)
+    previous_id = conversation.assigned_agent_id
+    if conversation.status == Status.QUEUED:
+        _move(conversation, Status.ASSIGNED, agent=to)
+    else:  # assigned → assigned: not a move of the table (a second claim is refused), only a new owner
+        conversation.assigned_agent = to
+        conversation.status_changed_at = timezone.now()
+        conversation.save(update_fields=["assigned_agent", "status_changed_at"])
+        events.conversation_status_changed(conversation)
+    handoff = _open_handoff(conversation)
+    handoff.claimed_at = timezone.now()
+    handoff.claimed_by = to
+    handoff.save(update_fields=["claimed_at", "claimed_by"])
+    services.message_post_system(conversation=conversation, text=f"{display_name(to)} joined the conversation")
+    audit_record(
+        actor=by,
+        action=AuditAction.REASSIGNED,
+        conversation_id=conversation.pk,
+        subject=to,
+        detail={"from_user_id": previous_id},
+    )
     events.handoff_changed(handoff)
     return handoff
 
@@ -131,6 +173,7 @@ def conversation_resolve(*, conversation_id: uuid.UUID, agent: Any) -> Handoff:
     services.message_post_system(
         conversation=conversation, text=f"{display_name(agent)} closed the conversation"
     )
+    audit_record(actor=agent, action=AuditAction.RESOLVED, conversation_id=conversation.pk)
     return _close_handoff(conversation, Outcome.RESOLVED)
 
 
@@ -141,6 +184,7 @@ def conversation_hand_back(*, conversation_id: uuid.UUID, agent: Any) -> Handoff
     _check_owner(conversation, agent)
     _move(conversation, Status.BOT)
     services.message_post_system(conversation=conversation, text="You're back with our virtual assistant")
+    audit_record(actor=agent, action=AuditAction.HANDED_BACK, conversation_id=conversation.pk)
     return _close_handoff(conversation, Outcome.HANDED_BACK)
 
 

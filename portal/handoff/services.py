@@ -11,9 +11,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from agents import roles
 from bot_gateway.client import BotUnavailable, get_gateway
-from conversations import events, transitions
-from conversations.models import ConversationStatus, Handoff
+from conversations import events, selectors, transitions
+from conversations.audit import audit_record
+from conversations.models import AuditAction, Conversation, ConversationStatus, Handoff, Message
+from handoff.selectors import latest_handoff
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,27 @@ def handoff_raise_priority(*, handoff_id: int) -> Handoff | None:
     handoff.save(update_fields=["priority", "priority_changed_at"])
     events.handoff_changed(handoff)
     return handoff
+
+
+class MayNotRead(Exception):
+    """The user's role does not let them read this conversation (agents/roles.py)."""
+
+
+@transaction.atomic
+def conversation_open(
+    *, conversation_id: uuid.UUID, user: Any, access: roles.Access
+) -> tuple[Conversation, Handoff | None, list[Message]]:
+    """What a user who opens a conversation reads (it, its latest handoff, its messages), if their role lets
+    them; the reading is audited. Conversation.DoesNotExist if there is none."""
+    conversation = selectors.conversation_get(conversation_id)
+    if conversation is None:
+        raise Conversation.DoesNotExist
+    if not access.may_read_conversation(
+        queued=conversation.status == ConversationStatus.QUEUED, assigned_agent_id=conversation.assigned_agent_id
+    ):
+        raise MayNotRead(f"your role does not let you open conversation {conversation_id}")
+    audit_record(actor=user, action=AuditAction.OPENED, conversation_id=conversation.pk)
+    return conversation, latest_handoff(conversation_id), selectors.conversation_messages(conversation_id)
 
 
 def handoff_return_to_bot(*, conversation_id: uuid.UUID, agent: Any) -> Handoff:

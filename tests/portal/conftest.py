@@ -220,3 +220,21 @@ def alex(db: None) -> Any:
 @pytest.fixture
 def sam(db: None) -> Any:
     return make_agent("sam", "Sam")
+
+
+@pytest.fixture
+def sue(db: None) -> Any:
+    """A supervisor."""
+    return make_agent("sue", "Sue", role="supervisor")
+
+
+@pytest.fixture
+def mona(db: None) -> Any:
+    """A manager."""
+    return make_agent("mona", "Mona", role="manager")
+
+
+@pytest.fixture
+def ada(db: None) -> Any:
+    """An admin."""
+    return make_agent("ada", "Ada", role="admin")

@@ -24,13 +24,15 @@ def handoff_answer(
     ]
 
 
-def make_agent(username: str, display_name: str) -> Any:
+def make_agent(username: str, display_name: str, role: str = "agent") -> Any:
+    """A user in the group of `role` (agents/roles.py), with a profile."""
     from django.contrib.auth.models import Group, User
 
-    from agents.models import AGENTS_GROUP, AgentProfile
+    from agents.models import AgentProfile
+    from agents.roles import GROUP_NAMES, Role
 
     user = User.objects.create_user(username=username, password="pw-" + username)
-    user.groups.add(Group.objects.get_or_create(name=AGENTS_GROUP)[0])
+    user.groups.add(Group.objects.get(name=GROUP_NAMES[Role(role)]))
     AgentProfile.objects.create(user=user, display_name=display_name)
     return user
 

@@ -131,9 +131,9 @@ def test_the_whole_delivery_task(fake_rasa: Any) -> None:
 def test_an_agent_message(alex: Any, agent: Any) -> None:
     conversation = assigned_conversation(alex)
     # lock the conversation, look for a resend of the client_id, insert the message, save the conversation's
-    # last_seq, and the agent's profile for the name in the message's view (once per user instance: a socket's
-    # user keeps it for the connection) (before: 4, no seq)
-    with assert_query_count(5):
+    # last_seq, insert its audit record, and the agent's profile for the name in the message's view (once per user
+    # instance: a socket's user keeps it for the connection) (before: 5, no audit record; 4, no seq)
+    with assert_query_count(6):
         services.message_post_agent(
             conversation_id=conversation.pk, agent=agent, client_id=new_client_id(), text="Hi, I'm Alex."
         )
@@ -147,8 +147,9 @@ async def test_an_agent_message_over_the_socket(alex: Any) -> None:
     assert (await agent.connect())[0]
     await agent.receive_json_from()  # the inbox
     frame = {"type": "message.send", "conversation_id": str(conversation.pk), "client_id": "a1", "text": "Hi"}
-    # the service's five (the profile: this socket's first use of it)
-    with assert_query_count(5):
+    # the user's access read again (one query, agents/roles.py), then the service's six (the profile: this
+    # socket's first use of it) (before: 5, no access check and no audit record)
+    with assert_query_count(7):
         await agent.send_json_to(frame)
         await receive_until(agent, is_type("message.ack"))
     await agent.disconnect()
@@ -158,7 +159,7 @@ def test_a_claim(agent: Any) -> None:
     conversation = start_conversation()
     queue_conversation(conversation)
     # lock the conversation, move it to assigned, lock the open handoff, mark it claimed, the agent's profile
-    # for the notice, insert the notice ("Alex joined the conversation"), save the conversation's last_seq (before:
-    # 6, no seq)
-    with assert_query_count(7):
+    # for the notice, insert the notice ("Alex joined the conversation"), save the conversation's last_seq, insert
+    # the audit record (before: 7, no audit record; 6, no seq)
+    with assert_query_count(8):
         transitions.conversation_claim(conversation_id=conversation.pk, agent=agent)

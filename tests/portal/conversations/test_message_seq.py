@@ -136,9 +136,9 @@ async def agent_socket(user: Any) -> WebsocketCommunicator:
     return communicator
 
 
-async def test_an_agent_syncs_a_conversation_it_has_open(alex: Any, no_delivery_task: list[str]) -> None:
+async def test_an_agent_syncs_a_conversation_it_has_open(sue: Any, no_delivery_task: list[str]) -> None:
     conversation = await database_sync_to_async(conversation_with_messages)(3)
-    agent = await agent_socket(alex)
+    agent = await agent_socket(sue)  # a supervisor: one still with the bot is theirs to open
     await agent.send_json_to({"type": "conversation.open", "conversation_id": str(conversation.pk)})
     await receive_until(agent, is_type("conversation.snapshot"))
     sync = {"type": "messages.sync", "conversation_id": str(conversation.pk), "after_seq": 2}

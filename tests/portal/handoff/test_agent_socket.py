@@ -71,11 +71,15 @@ async def test_a_socket_from_another_origin_is_refused(alex: Any) -> None:
     assert not connected
 
 
-async def test_staff_are_agents_too() -> None:
+async def test_staff_without_a_role_are_refused_and_superusers_hold_every_role() -> None:
+    # is_staff opens the Django admin only; what a user may do here is their role's (agents/roles.py)
     staff = await database_sync_to_async(User.objects.create_user)(
         username="boss", password="pw", is_staff=True
     )
-    communicator, _ = await logged_in(staff)
+    communicator = await agent_socket(staff)
+    assert await communicator.receive_output() == {"type": "websocket.close", "code": CLOSE_NOT_AN_AGENT}
+    root = await database_sync_to_async(User.objects.create_superuser)(username="root", password="pw")
+    communicator, _ = await logged_in(root)
     await communicator.disconnect()
 
 
@@ -235,10 +239,19 @@ async def test_resolve_closes_the_conversation_for_everyone(alex: Any) -> None:
         await communicator.disconnect()
 
 
-async def test_an_agent_can_open_any_conversation_and_then_sees_it_live(alex: Any, fake_rasa: Any) -> None:
+async def test_an_agent_may_not_open_a_conversation_still_with_the_bot(alex: Any) -> None:
+    conversation = await database_sync_to_async(start_conversation)()
+    agent, _ = await logged_in(alex)
+    await agent.send_json_to({"type": "conversation.open", "conversation_id": str(conversation.pk)})
+    error = await agent.receive_json_from()
+    assert (error["type"], error["code"]) == ("error", "not_allowed")
+    await agent.disconnect()
+
+
+async def test_a_supervisor_can_open_any_conversation_and_then_sees_it_live(sue: Any, fake_rasa: Any) -> None:
     conversation = await database_sync_to_async(start_conversation)()
     cid = str(conversation.pk)
-    agent, _ = await logged_in(alex)
+    agent, _ = await logged_in(sue)
     await agent.send_json_to({"type": "conversation.open", "conversation_id": cid})
     snapshot = await agent.receive_json_from()
     assert (snapshot["type"], snapshot["context"], snapshot["messages"]) == (

@@ -34,7 +34,7 @@ def test_a_user_who_is_not_an_agent_is_refused(portal: Portal, new_context):
     response_status = []
     page.on("response", lambda r: response_status.append(r.status) if r.url.endswith("/agents/") else None)
     page.get_by_test_id("login-submit").click()
-    expect(page.get_by_role("heading")).to_have_text("This account isn't set up as an agent")
+    expect(page.get_by_role("heading")).to_have_text("This account has no access to this page")
     assert response_status == [403]
 
 

@@ -1,4 +1,5 @@
-"""`manage.py create_demo_agent --username alex --password ... [--display-name Alex]`: an agent who can log in.
+"""`manage.py create_demo_agent --username alex --password ... [--display-name Alex]`: an agent who can log in
+(`create_user --role agent`, kept for `./switchboard run` and the benchmarks).
 
 Idempotent: run again, it resets the password and display name of the same user.
 """
@@ -7,12 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
-from agents.models import AGENTS_GROUP, AgentProfile
+from agents.roles import Role
+from agents.services import user_set_up
 
 
 class Command(BaseCommand):
@@ -25,14 +24,6 @@ class Command(BaseCommand):
             "--display-name", default="", help="the name customers see (default: the username, capitalised)"
         )
 
-    @transaction.atomic
     def handle(self, *args: Any, username: str, password: str, display_name: str, **options: Any) -> None:
-        user, created = get_user_model().objects.get_or_create(username=username)
-        user.set_password(password)
-        user.is_active = True
-        user.save()
-        user.groups.add(Group.objects.get_or_create(name=AGENTS_GROUP)[0])
-        AgentProfile.objects.update_or_create(
-            user=user, defaults={"display_name": display_name or username.capitalize()}
-        )
+        _, created = user_set_up(username=username, password=password, role=Role.AGENT, display_name=display_name)
         self.stdout.write(f"{'created' if created else 'updated'} agent {username}")

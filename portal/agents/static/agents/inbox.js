@@ -42,6 +42,8 @@
   var socket = null;
   var attempt = 0;
   var reconnectTimer = null;
+  var leaving = false; // this page is logging out or navigating away
+  window.addEventListener("beforeunload", function () { leaving = true; });
   var pingTimer = null;
 
   var dom = {
@@ -188,9 +190,10 @@
       clearInterval(pingTimer);
       socket = null;
       if (event.code === CLOSE_NOT_AGENT) {
-        // The login session ended (or this user is no agent): the page itself will ask them to sign in.
+        // The login session ended, or the role was taken away: the page itself will ask them to sign in. Not
+        // when this page is the one logging out (its socket closes too): it is already on its way.
         setConnection("offline", "Signed out");
-        window.location.reload();
+        if (!leaving) window.location.reload();
         return;
       }
       setConnection("offline", "Reconnecting…");

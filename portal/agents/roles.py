@@ -1,0 +1,148 @@
+"""Who may do what: the one module every check asks (the agent socket, the pages, the services).
+
+A role is a Django group holding permissions of the agents app (created by migration 0003; docs/roles.md is the
+matrix in prose). A user's access is read in one query (`access_of`), so a socket can read it again on each frame
+and a role taken away, or a deactivated user, is refused at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django.contrib.auth.models import Permission, User
+from django.db.models import Exists, Q
+
+APP_LABEL = "agents"
+
+
+class Perm(StrEnum):
+    """The agents app's custom permissions (AgentProfile.Meta.permissions)."""
+
+    HANDLE = "handle_conversations"  # work the queue: open queued/own conversations, claim, write, resolve, hand back
+    VIEW_ALL = "view_all_conversations"  # see every queue and conversation, with its context and transcript
+    REASSIGN = "reassign_conversation"  # give a conversation to another agent, or take it over
+    READ_AUDIT = "read_audit"  # read the audit trail
+    GOVERN_BOT = "govern_bot"  # the manager pages: the bot's training and behaviour
+
+
+PERM_NAMES: dict[Perm, str] = {
+    Perm.HANDLE: "Can work the queue and their own conversations",
+    Perm.VIEW_ALL: "Can see every conversation, its context and transcript",
+    Perm.REASSIGN: "Can reassign a conversation or take it over",
+    Perm.READ_AUDIT: "Can read the audit trail",
+    Perm.GOVERN_BOT: "Can reach the manager pages (the bot)",
+}
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+GROUP_NAMES: dict[Role, str] = {
+    Role.AGENT: "Agents",
+    Role.SUPERVISOR: "Supervisors",
+    Role.MANAGER: "Managers",
+    Role.ADMIN: "Admins",
+}
+
+# A supervisor works conversations too (a take-over makes them the assigned agent); a manager tunes the bot and
+# reads no customer's conversation; an admin holds everything.
+ROLE_PERMS: dict[Role, frozenset[Perm]] = {
+    Role.AGENT: frozenset({Perm.HANDLE}),
+    Role.SUPERVISOR: frozenset({Perm.HANDLE, Perm.VIEW_ALL, Perm.REASSIGN, Perm.READ_AUDIT}),
+    Role.MANAGER: frozenset({Perm.GOVERN_BOT}),
+    Role.ADMIN: frozenset(Perm),
+}
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one user may do, as read at one moment."""
+
+    user_id: int | None
+    perms: frozenset[Perm]
+
+    def has(self, perm: Perm) -> bool:
+        return perm in self.perms
+
+    @property
+    def any_role(self) -> bool:
+        return bool(self.perms)
+
+    @property
+    def uses_agent_socket(self) -> bool:
+        return Perm.HANDLE in self.perms or Perm.VIEW_ALL in self.perms
+
+    def may_read_conversation(self, *, queued: bool, assigned_agent_id: int | None) -> bool:
+        """The conversation's context packet and transcript: a supervisor's for any; an agent's for a handoff
+        they may claim (queued) or a conversation assigned to them."""
+        if Perm.VIEW_ALL in self.perms:
+            return True
+        return Perm.HANDLE in self.perms and (
+            queued or (assigned_agent_id is not None and assigned_agent_id == self.user_id)
+        )
+
+    def may_claim(self) -> bool:
+        return Perm.HANDLE in self.perms
+
+    def may_reassign(self) -> bool:
+        return Perm.REASSIGN in self.perms
+
+
+NO_ACCESS = Access(user_id=None, perms=frozenset())
+
+
+def access_of(user: Any) -> Access:
+    """The user's permissions now, in one query: none unless the user is active; every one for a superuser."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return NO_ACCESS
+    active = User.objects.filter(pk=user.pk, is_active=True)
+    codenames = (
+        Permission.objects.filter(content_type__app_label=APP_LABEL, codename__in=list(Perm))
+        .filter(
+            Q(group__user__in=active) | Q(user__in=active) | Q(Exists(active.filter(is_superuser=True)))
+        )
+        .order_by()
+        .values_list("codename", flat=True)
+        .distinct()
+    )
+    return Access(user_id=user.pk, perms=frozenset(Perm(c) for c in codenames))
+
+
+def users_with(perm: Perm) -> Any:
+    """Active users holding `perm` through a group, directly or as superusers: e.g. who may be given a
+    conversation."""
+    return User.objects.filter(
+        Q(groups__permissions__codename=perm, groups__permissions__content_type__app_label=APP_LABEL)
+        | Q(user_permissions__codename=perm, user_permissions__content_type__app_label=APP_LABEL)
+        | Q(is_superuser=True),
+        is_active=True,
+    ).distinct()
+
+
+def role_of_group(group_name: str) -> Role | None:
+    return next((role for role, name in GROUP_NAMES.items() if name == group_name), None)
+
+
+def sync_role_groups() -> None:
+    """Give each role's group its permissions (adding, never taking away what an admin granted). Run after every
+    migrate and flush (AgentsConfig.ready): a test database's flush drops what migration 0003 made."""
+    from django.contrib.auth.models import Group
+    from django.contrib.contenttypes.models import ContentType
+
+    from agents.models import AgentProfile  # models imports this module
+
+    content_type = ContentType.objects.get_for_model(AgentProfile)
+    perms = {
+        perm: Permission.objects.get_or_create(
+            content_type=content_type, codename=perm.value, defaults={"name": PERM_NAMES[perm]}
+        )[0]
+        for perm in Perm
+    }
+    for role, group_name in GROUP_NAMES.items():
+        Group.objects.get_or_create(name=group_name)[0].permissions.add(*(perms[p] for p in ROLE_PERMS[role]))
