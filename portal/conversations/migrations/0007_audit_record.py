@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0005_message_seq_required'),
+        ('conversations', '0006_flood_limits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
