@@ -16,7 +16,8 @@ from portal_support import new_client_id, queue_conversation, receive_until
 from config.asgi import application
 from conversations import limits, services
 from conversations.models import Conversation, Handoff, Message
-from handoff.selectors import inbox_for_agent
+from agents.roles import access_of
+from handoff.selectors import inbox_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,7 +85,7 @@ def test_handoffs_past_an_addresss_limit_are_queued_behind_everyone_elses(settin
     over = dict(Handoff.objects.values_list("conversation_id", "over_limit"))
     assert [over[c.pk] for c in flood] == [False, False, True, True]
     assert over[real.pk] is False
-    inbox = [h.conversation_id for h in inbox_for_agent(alex)]
+    inbox = [h.conversation_id for h in inbox_for(access_of(alex))]
     # Within their limit, urgent before normal; past it, after every other handoff (still urgent among them).
     assert inbox == [flood[0].pk, flood[1].pk, real.pk, flood[2].pk, flood[3].pk]
     assert Handoff.objects.get(conversation=flood[3]).priority == "urgent"
