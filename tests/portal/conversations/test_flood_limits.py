@@ -13,10 +13,10 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from portal_support import new_client_id, queue_conversation, receive_until
 
+from agents.roles import access_of
 from config.asgi import application
 from conversations import limits, services
 from conversations.models import Conversation, Handoff, Message
-from agents.roles import access_of
 from handoff.selectors import inbox_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
