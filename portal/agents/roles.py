@@ -20,7 +20,7 @@ APP_LABEL = "agents"
 class Perm(StrEnum):
     """The agents app's custom permissions (AgentProfile.Meta.permissions)."""
 
-    HANDLE = "handle_conversations"  # work the queue: open queued/own conversations, claim, write, resolve, hand back
+    HANDLE = "handle_conversations"  # the queue and own conversations: open, claim, write, resolve, hand back
     VIEW_ALL = "view_all_conversations"  # see every queue and conversation, with its context and transcript
     REASSIGN = "reassign_conversation"  # give a conversation to another agent, or take it over
     READ_AUDIT = "read_audit"  # read the audit trail

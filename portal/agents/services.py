@@ -20,5 +20,7 @@ def user_set_up(*, username: str, password: str, role: Role, display_name: str =
     user.save()
     user.groups.remove(*Group.objects.filter(name__in=GROUP_NAMES.values()).exclude(name=GROUP_NAMES[role]))
     user.groups.add(Group.objects.get_or_create(name=GROUP_NAMES[role])[0])
-    AgentProfile.objects.update_or_create(user=user, defaults={"display_name": display_name or username.capitalize()})
+    AgentProfile.objects.update_or_create(
+        user=user, defaults={"display_name": display_name or username.capitalize()}
+    )
     return user, created

@@ -98,7 +98,9 @@ class AgentConsumer(FrameSocket):
             return
         # The rest work a conversation as its agent: claiming it, then writing, resolving, handing back.
         if not self.access.may_claim():
-            raise frames.FrameError("not_allowed", "your role does not let you work conversations", _client_id(frame))
+            raise frames.FrameError(
+                "not_allowed", "your role does not let you work conversations", _client_id(frame)
+            )
         if isinstance(frame, frames.AgentMessageSend):
             await self._post_message(frame)
         elif frame.type == "handoff.claim":
@@ -186,7 +188,9 @@ class AgentConsumer(FrameSocket):
         return frames.agent_snapshot_frame(conversation, handoff.context if handoff else None, messages)
 
     def _may_read(self, status: str, agent_id: int | None) -> bool:
-        return self.access.may_read_conversation(queued=status == ConversationStatus.QUEUED, assigned_agent_id=agent_id)
+        return self.access.may_read_conversation(
+            queued=status == ConversationStatus.QUEUED, assigned_agent_id=agent_id
+        )
 
     # --- events from the channel layer ----------------------------------------------------------------------
 

@@ -25,5 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, username: str, password: str, display_name: str, **options: Any) -> None:
-        _, created = user_set_up(username=username, password=password, role=Role.AGENT, display_name=display_name)
+        _, created = user_set_up(
+            username=username, password=password, role=Role.AGENT, display_name=display_name
+        )
         self.stdout.write(f"{'created' if created else 'updated'} agent {username}")

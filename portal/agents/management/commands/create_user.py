@@ -23,6 +23,10 @@ class Command(BaseCommand):
             "--display-name", default="", help="the name customers see (default: the username, capitalised)"
         )
 
-    def handle(self, *args: Any, username: str, password: str, role: str, display_name: str, **options: Any) -> None:
-        _, created = user_set_up(username=username, password=password, role=Role(role), display_name=display_name)
+    def handle(
+        self, *args: Any, username: str, password: str, role: str, display_name: str, **options: Any
+    ) -> None:
+        _, created = user_set_up(
+            username=username, password=password, role=Role(role), display_name=display_name
+        )
         self.stdout.write(f"{'created' if created else 'updated'} {role} {username}")
