@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0006_flood_limits'),
+        ('conversations', '0007_handoff_reason_safety_screen'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
