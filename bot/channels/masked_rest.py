@@ -22,7 +22,7 @@ from sanic.request import Request
 
 import rasa_speedups
 from contracts.commands import BUTTON_METADATA_KEY, neutralise_command, reads_as_command
-from contracts.redaction import mask_card_numbers
+from contracts.redaction import mask_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +31,14 @@ rasa_speedups.install()
 
 
 class MaskedRestInput(RestInput):
-    """Rasa's REST channel whose incoming text has every card number replaced by `****` + its last four, and
-    is a command only as a chosen button's payload."""
+    """Rasa's REST channel whose incoming text has its personal data masked (card numbers to `****` + their
+    last four, contracts/redaction.py), and is a command only as a chosen button's payload."""
 
     def _extract_message(self, req: Request) -> str | None:
         text = super()._extract_message(req)
         if not isinstance(text, str):
             return text
-        text = mask_card_numbers(text)
+        text = mask_personal_data(text)
         if reads_as_command(text) and not self._is_button(req):
             logger.warning("a command that is no chosen button was neutralised to text")
             return neutralise_command(text)

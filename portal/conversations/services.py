@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Q
 
-from contracts.redaction import mask_card_numbers
+from contracts.redaction import mask_personal_data
 from conversations import events
 from conversations.audit import audit_record
 from conversations.models import AuditAction, Conversation, ConversationStatus, Delivery, Message, Sender
@@ -71,7 +71,7 @@ def message_post_customer(
     message = _append(
         conversation,
         sender=Sender.CUSTOMER,
-        text=mask_card_numbers(text),
+        text=mask_personal_data(text),
         payload=payload,
         client_id=client_id,
         delivery=Delivery.PENDING if for_bot else Delivery.SKIPPED,
@@ -117,7 +117,11 @@ def message_post_agent(
     existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
     if existing:
         return existing
-    message = _append(conversation, sender=Sender.AGENT, text=text, agent=agent, client_id=client_id)
+    # Masked like the customer's: an agent may paste what a customer read out. The bot's text is not: it only
+    # ever sees masked text, and its answers carry the bank's own details (its sort code, an example IBAN).
+    message = _append(
+        conversation, sender=Sender.AGENT, text=mask_personal_data(text), agent=agent, client_id=client_id
+    )
     _save_seq(conversation)
     audit_record(
         actor=agent, action=AuditAction.WROTE, conversation_id=conversation.pk, detail={"message_id": message.pk}

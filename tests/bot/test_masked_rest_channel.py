@@ -22,8 +22,13 @@ def test_masks_a_card_number_to_its_last_four():
     assert extract("my card 4242 4242 4242 4242 was stolen") == "my card ****4242 was stolen"
 
 
+def test_masks_bank_details_too():
+    # Personal data, not only cards (contracts/redaction.py; before, account numbers and sort codes got through).
+    assert extract("account 12345678, sort code 40-11-22") == "account ****5678, sort code **-**-**"
+
+
 def test_leaves_other_numbers_and_empty_messages_alone():
-    assert extract("account 12345678, sort code 40-11-22") == "account 12345678, sort code 40-11-22"
+    assert extract("I paid £1,234.56 on 12/03/2024, ref 98765432") == "I paid £1,234.56 on 12/03/2024, ref 98765432"
     assert extract(None) is None
 
 
