@@ -19,6 +19,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "id": request.user.pk,
         "display_name": display_name(request.user),  # type: ignore[arg-type]  # login_required: a User
         "reads_audit": access.has(roles.Perm.READ_AUDIT),
+        "supervises": access.may_reassign(),
     }
     return render(request, "agents/inbox.html", {"agent": agent})
 

@@ -78,13 +78,12 @@ class Portal:
             raise RuntimeError(f"django snippet failed:\n{done.stderr}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    def create_agent(self, username: str, display_name: str) -> None:
+    def create_agent(self, username: str, display_name: str, role: str = "agent") -> None:
         self.django(f"""
-            from django.contrib.auth.models import Group, User
-            from agents.models import AGENTS_GROUP, AgentProfile
-            user = User.objects.create_user({username!r}, password={AGENT_PASSWORD!r})
-            user.groups.add(Group.objects.get_or_create(name=AGENTS_GROUP)[0])
-            AgentProfile.objects.create(user=user, display_name={display_name!r})
+            from agents.roles import Role
+            from agents.services import user_set_up
+            user, _ = user_set_up(username={username!r}, password={AGENT_PASSWORD!r}, role=Role({role!r}),
+                                  display_name={display_name!r})
             print(json.dumps(user.pk))
         """)
 
@@ -144,6 +143,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         supervisor.wait_ready()
         running.create_agent("alex", "Alex")
         running.create_agent("sam", "Sam")
+        running.create_agent("sue", "Sue", role="supervisor")
         yield running
     except launcher.ServiceFailed as exc:
         pytest.fail(f"the portal did not start: {exc}")

@@ -12,7 +12,8 @@
   "use strict";
 
   var root = document.getElementById("inbox");
-  var me = { id: root.dataset.agentId, name: root.dataset.agentName };
+  // A supervisor (docs/roles.md) also sees other agents' conversations and can reassign or take them over.
+  var me = { id: root.dataset.agentId, name: root.dataset.agentName, supervises: root.dataset.supervises === "true" };
   var MAX_TEXT = 2000;
   var PING_MS = 25000;
   var BACKOFF_MIN_MS = 1000;
@@ -29,7 +30,8 @@
   };
 
   var state = {
-    handoffs: {}, // conversation_id -> Handoff (only queued, or assigned to me)
+    handoffs: {}, // conversation_id -> Handoff (only queued, or assigned to me; to anyone, for a supervisor)
+    agents: [], // {id, display_name} a supervisor can give a conversation to (inbox.snapshot)
     selectedId: null,
     selected: null, // {conversation, context, handoff} of the open conversation
     renderedMessages: {}, // message id -> element, for the open conversation
@@ -52,6 +54,11 @@
     mineList: q("mine-list"),
     queueCount: q("queue-count"),
     mineCount: q("mine-count"),
+    teamList: q("team-list"),
+    teamCount: q("team-count"),
+    takeOver: q("take-over-button"),
+    reassignTo: q("reassign-select"),
+    reassign: q("reassign-button"),
     empty: root.querySelector('[data-role="empty"]'),
     body: root.querySelector('[data-role="conversation"]'),
     title: q("conversation-title"),
@@ -149,7 +156,7 @@
   }
 
   function isVisible(handoff) {
-    return handoff.status === "queued" || isMine(handoff);
+    return handoff.status === "queued" || isMine(handoff) || (me.supervises && handoff.status === "assigned");
   }
 
   // Handoffs past their address's flood limit after all others (docs/protocol.md, "Limits"); then most urgent
@@ -217,7 +224,7 @@
 
   function handle(frame) {
     switch (frame.type) {
-      case "inbox.snapshot": return onInboxSnapshot(frame.handoffs || []);
+      case "inbox.snapshot": state.agents = frame.agents || []; return onInboxSnapshot(frame.handoffs || []);
       case "handoff.updated": return onHandoffUpdated(frame.handoff);
       case "conversation.snapshot": return onConversationSnapshot(frame);
       case "message.new": return onMessageNew(frame);
@@ -265,6 +272,11 @@
     fillList(dom.mineList, mine, "mine");
     dom.queueCount.textContent = queue.length;
     dom.mineCount.textContent = mine.length;
+    if (dom.teamList) {
+      var team = all.filter(function (h) { return h.status === "assigned" && !isMine(h); }).sort(byPriorityThenWait);
+      fillList(dom.teamList, team, "team");
+      dom.teamCount.textContent = team.length;
+    }
     document.title = (queue.length ? "(" + queue.length + ") " : "") + "Inbox · Switchboard";
   }
 
@@ -405,6 +417,7 @@
     dom.resolve.hidden = !mine;
     dom.handBack.hidden = !mine;
     [dom.claim, dom.resolve, dom.handBack].forEach(function (b) { b.disabled = !online; });
+    if (me.supervises) renderReassign(status, online, mine);
     dom.input.disabled = !mine;
     dom.send.disabled = !mine || !online;
     dom.input.placeholder = mine ? "Write to the customer…"
@@ -412,6 +425,22 @@
         : status === "resolved" ? "This conversation is resolved"
           : status === "bot" ? "The assistant is handling this conversation"
             : "Another agent is handling this conversation";
+  }
+
+  function renderReassign(status, online, mine) {
+    var open = status === "queued" || status === "assigned";
+    var handoff = state.handoffs[state.selectedId];
+    var current = handoff && handoff.agent; // the Handoff's agent carries the id; the conversation's does not
+    dom.takeOver.hidden = !open || mine;
+    var others = state.agents.filter(function (a) { return !current || String(a.id) !== String(current.id); });
+    var chosen = dom.reassignTo.value;
+    dom.reassignTo.textContent = "";
+    others.forEach(function (a) {
+      dom.reassignTo.appendChild(el("option", { value: String(a.id), text: a.display_name }));
+    });
+    if (others.some(function (a) { return String(a.id) === chosen; })) dom.reassignTo.value = chosen;
+    dom.reassignTo.hidden = dom.reassign.hidden = !open || !others.length;
+    [dom.takeOver, dom.reassign].forEach(function (b) { b.disabled = !online; });
   }
 
   function renderContext(context, handoff) {
@@ -672,11 +701,16 @@
 
   function act(action) {
     hideToast();
+    if (action === "take_over" || action === "reassign") {
+      var to = action === "take_over" ? me.id : dom.reassignTo.value;
+      sendFrame({ type: "conversation.reassign", conversation_id: state.selectedId, agent_id: Number(to) });
+      return;
+    }
     var type = { claim: "handoff.claim", resolve: "conversation.resolve", hand_back: "conversation.hand_back" }[action];
     sendFrame({ type: type, conversation_id: state.selectedId });
   }
 
-  [dom.claim, dom.resolve, dom.handBack].forEach(function (button) {
+  [dom.claim, dom.resolve, dom.handBack, dom.takeOver, dom.reassign].filter(Boolean).forEach(function (button) {
     button.addEventListener("click", function () { act(button.dataset.action); });
   });
   dom.composer.addEventListener("submit", function (event) {
