@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from django.contrib.auth.models import Permission, User
-from django.db.models import Exists, Q
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, Q, QuerySet
 
 APP_LABEL = "agents"
 
@@ -71,10 +72,6 @@ class Access:
         return perm in self.perms
 
     @property
-    def any_role(self) -> bool:
-        return bool(self.perms)
-
-    @property
     def uses_agent_socket(self) -> bool:
         return Perm.HANDLE in self.perms or Perm.VIEW_ALL in self.perms
 
@@ -114,7 +111,7 @@ def access_of(user: Any) -> Access:
     return Access(user_id=user.pk, perms=frozenset(Perm(c) for c in codenames))
 
 
-def users_with(perm: Perm) -> Any:
+def users_with(perm: Perm) -> QuerySet[User]:
     """Active users holding `perm` through a group, directly or as superusers: e.g. who may be given a
     conversation."""
     return User.objects.filter(
@@ -125,16 +122,9 @@ def users_with(perm: Perm) -> Any:
     ).distinct()
 
 
-def role_of_group(group_name: str) -> Role | None:
-    return next((role for role, name in GROUP_NAMES.items() if name == group_name), None)
-
-
 def sync_role_groups() -> None:
     """Give each role's group its permissions (adding, never taking away what an admin granted). Run after every
     migrate and flush (AgentsConfig.ready): a test database's flush drops what migration 0003 made."""
-    from django.contrib.auth.models import Group
-    from django.contrib.contenttypes.models import ContentType
-
     from agents.models import AgentProfile  # models imports this module
 
     content_type = ContentType.objects.get_for_model(AgentProfile)
