@@ -59,6 +59,19 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.MANAGER: frozenset({Perm.GOVERN_BOT}),
     Role.ADMIN: frozenset(Perm),
 }
+# What an admin does in the Django admin: manage people and their roles, read the audit trail. Never delete a user
+# (their audit records PROTECT them: deactivate instead) nor touch a record.
+ADMIN_MODEL_PERMS: list[tuple[str, str]] = [
+    ("auth", "view_user"),
+    ("auth", "add_user"),
+    ("auth", "change_user"),
+    ("auth", "view_group"),
+    ("auth", "change_group"),
+    ("agents", "view_agentprofile"),
+    ("agents", "add_agentprofile"),
+    ("agents", "change_agentprofile"),
+    ("conversations", "view_auditrecord"),
+]
 
 
 @dataclass(frozen=True)
@@ -123,8 +136,9 @@ def users_with(perm: Perm) -> QuerySet[User]:
 
 
 def sync_role_groups() -> None:
-    """Give each role's group its permissions (adding, never taking away what an admin granted). Run after every
-    migrate and flush (AgentsConfig.ready): a test database's flush drops what migration 0003 made."""
+    """Give each role's group its permissions, and the admins' group its Django-admin ones (adding, never taking
+    away what an admin granted). Run after every migrate and flush (AgentsConfig.ready): a test database's flush
+    drops what migration 0003 made."""
     from agents.models import AgentProfile  # models imports this module
 
     content_type = ContentType.objects.get_for_model(AgentProfile)
@@ -136,3 +150,8 @@ def sync_role_groups() -> None:
     }
     for role, group_name in GROUP_NAMES.items():
         Group.objects.get_or_create(name=group_name)[0].permissions.add(*(perms[p] for p in ROLE_PERMS[role]))
+    admin_perms = Q()
+    for app_label, codename in ADMIN_MODEL_PERMS:
+        admin_perms |= Q(content_type__app_label=app_label, codename=codename)
+    # Django's own model permissions exist once every app has migrated; a partial migrate adds them next time.
+    Group.objects.get(name=GROUP_NAMES[Role.ADMIN]).permissions.add(*Permission.objects.filter(admin_perms))

@@ -50,3 +50,18 @@ def test_create_user_gives_exactly_the_role(role: roles.Role) -> None:
     assert [g.name for g in user.groups.all()] == [roles.GROUP_NAMES[role]]
     assert user.is_staff == (role == roles.Role.ADMIN)
     assert f"updated {role} sue" in out.getvalue()
+
+
+def test_an_admin_manages_people_in_the_django_admin_but_deletes_no_one() -> None:
+    from django.test import Client
+
+    call_command("create_user", "--username=ada", "--password=pw-ada-1", "--role=admin", stdout=StringIO())
+    call_command("create_user", "--username=sue", "--password=pw-sue-1", "--role=supervisor", stdout=StringIO())
+    client = Client()
+    assert client.login(username="ada", password="pw-ada-1")
+    assert client.get("/admin/auth/user/").status_code == 200
+    assert client.get("/admin/conversations/auditrecord/").status_code == 200
+    sue = authenticate(username="sue", password="pw-sue-1")
+    assert sue is not None
+    assert client.get(f"/admin/auth/user/{sue.pk}/delete/").status_code == 403
+    assert not sue.is_staff  # only admins reach the Django admin
