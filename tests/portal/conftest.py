@@ -155,6 +155,18 @@ def rasa_down(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def fresh_channel_layer() -> Iterator[None]:
+    """Each test gets channel layers of its own. A Redis layer (CHANNEL_LAYER_URL, as in CI) binds its locks to
+    the event loop of the test that first used it; a socket closed mid-receive can leave one held when that
+    test's loop ends, and the next test's loop would find it."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def eager_celery() -> Iterator[None]:
     """Tasks queued on commit run at once, in the process that queued them (the real worker has its own test)."""
     from config.celery_app import app
