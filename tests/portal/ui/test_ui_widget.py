@@ -40,6 +40,33 @@ def test_a_reload_resumes_the_conversation_without_duplicates(customer: Page):
     assert conversation_id_of(customer) == conversation_id
 
 
+def test_a_resolved_conversation_is_forgotten_by_the_browser(portal: Portal, customer: Page):
+    send_as_customer(customer, "can you close this chat please")
+    expect(customer_messages(customer)).to_have_attribute("data-state", "sent")
+    conversation_id = conversation_id_of(customer)
+    portal.create_agent("rita", "Rita")
+    portal.queue_conversation(conversation_id)
+    portal.django(f"""
+        from django.contrib.auth.models import User
+        from conversations import transitions
+        rita = User.objects.get(username="rita")
+        transitions.conversation_claim(conversation_id={conversation_id!r}, agent=rita)
+        transitions.conversation_resolve(conversation_id={conversation_id!r}, agent=rita)
+        print(json.dumps(True))
+    """)
+
+    expect(customer.get_by_test_id("chat-status")).to_have_attribute("data-status", "resolved")
+    expect(customer_messages(customer)).to_have_count(1)  # the page still shows what was said
+    assert customer.evaluate("localStorage.getItem('switchboard.widget.session')") is None
+
+    customer.reload()  # a new visit: the widget closed, as for anyone, and a new conversation once opened
+    expect(customer.get_by_test_id("chat-panel")).to_be_hidden()
+    customer.get_by_test_id("chat-launcher").click()
+    expect(customer.get_by_test_id("chat-panel")).to_have_attribute("data-connection", "online")
+    expect(customer_messages(customer)).to_have_count(0)
+    assert conversation_id_of(customer) != conversation_id
+
+
 def test_after_a_dropped_socket_the_widget_reconnects_resyncs_and_sends_what_was_pending(customer: Page):
     send_as_customer(customer, "first message")
     expect(customer_messages(customer)).to_have_attribute("data-state", "sent")

@@ -548,6 +548,9 @@
     var closed = this.isClosed();
     this.closedBar.hidden = !closed;
     this.composer.hidden = closed;
+    // A closed conversation's token is no use any more: the browser (maybe a shared one) stops keeping it. The
+    // page still shows the conversation; the next visit starts a new one.
+    if (closed) forgetSession();
   };
 
   ChatWidget.prototype.setConnection = function (state) {
