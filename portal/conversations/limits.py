@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 from redis.exceptions import RedisError
 
@@ -35,6 +36,11 @@ def client_key(address: str) -> str:
     """A client address as the limits count it: a keyed hash, so neither the cache nor the database keeps the
     address itself."""
     return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def request_client_key(request: HttpRequest | None) -> str:
+    """`client_key` of an HTTP request's address (behind a trusted proxy, uvicorn has put the forwarded one)."""
+    return client_key((request.META.get("REMOTE_ADDR") if request else None) or "unknown")
 
 
 def _seconds_over(limit: str, key: str) -> int | None:

@@ -15,7 +15,7 @@ from conversations.sessions import session_token
 def start_widget_session(request: HttpRequest) -> JsonResponse:
     """POST /api/widget/sessions → {"conversation_id", "token"}: a new conversation with the bot; 429 with
     Retry-After once the client's address has started too many (settings.RATE_LIMITS)."""
-    client_key = limits.client_key(request.META.get("REMOTE_ADDR") or "unknown")
+    client_key = limits.request_client_key(request)
     try:
         limits.check("sessions_per_address", client_key)
     except limits.RateLimited as exc:

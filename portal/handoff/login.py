@@ -1,7 +1,7 @@
-"""The staff sign-ins (`/accounts/login/`, the admin's), with Django's forms and a flood limit in front: sign-in attempts
-are counted per client address and per username (settings.RATE_LIMITS, docs/protocol.md "Limits") before the
-password is checked, so a script cannot try passwords faster than the limits. Here rather than in `agents`
-because the limits belong to `conversations`, which `agents` sits below."""
+"""The staff sign-ins (`/accounts/login/`, the admin's), with Django's forms and a flood limit in front:
+sign-in attempts are counted per client address and per username (settings.RATE_LIMITS, docs/protocol.md
+"Limits") before the password is checked, so a script cannot try passwords faster than the limits. Here
+rather than in `agents` because the limits belong to `conversations`, which `agents` sits below."""
 
 from __future__ import annotations
 
@@ -21,10 +21,9 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     rate_limited = False  # the template says why the sign-in was refused
 
     def clean(self) -> dict[str, Any]:
-        address = (self.request.META.get("REMOTE_ADDR") if self.request else None) or "unknown"
         username = str(self.cleaned_data.get("username") or "").strip().lower()
         try:
-            limits.check("logins_per_address", limits.client_key(address))
+            limits.check("logins_per_address", limits.request_client_key(self.request))
             limits.check("logins_per_username", limits.client_key(f"user:{username}"))
         except limits.RateLimited as exc:
             self.rate_limited = True
