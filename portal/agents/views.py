@@ -23,10 +23,3 @@ def inbox(request: HttpRequest) -> HttpResponse:
     }
     return render(request, "agents/inbox.html", {"agent": agent})
 
-
-@login_required
-def manager(request: HttpRequest) -> HttpResponse:
-    """The managers' pages start here (the bot's training and behaviour are built by another issue)."""
-    if not roles.access_of(request.user).has(roles.Perm.GOVERN_BOT):
-        return render(request, "agents/not_agent.html", status=403)
-    return render(request, "agents/manager.html")

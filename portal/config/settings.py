@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "conversations",
     "handoff",
     "agents",
+    "tuning",
     "widget",
 ]
 
