@@ -128,6 +128,15 @@ class Handoff(models.Model):
     )
     closed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
+    # The customer message whose bot turn asked for this handoff (or failed and so opened it); none when it was
+    # opened otherwise. The managers' NLU inbox reads a handoff's reason through it.
+    message = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="handoffs_led_to"
+    )
+    # What the agent who resolved it said the customer needed (an intent of the bot's domain), and whether a
+    # person was needed at all: an agent-confirmed label for the NLU inbox. Blank/None when not labelled.
+    label_intent = models.CharField(max_length=100, blank=True, default="")
+    label_handoff_needed = models.BooleanField(null=True, blank=True)
 
     class Meta:
         db_table = "handoff_handoff"
