@@ -18,7 +18,8 @@ PORTAL = Path(__file__).resolve().parents[2] / "portal"
 LAYERS: list[set[str]] = [
     {"agents", "bot_gateway"},  # who the people are; the only client of the Rasa server
     {"conversations"},  # a conversation, its messages and handoffs, its state machine, the customer socket
-    {"handoff", "widget"},  # the agents' inbox and the agent socket; the customer's page
+    # the agents' inbox and the agent socket; the customer's page; the managers' pages (the bot's governance)
+    {"handoff", "widget", "tuning"},
     {"config"},  # the project: settings, URLs, ASGI and Celery apps
 ]
 RANK = {app: rank for rank, layer in enumerate(LAYERS) for app in layer}
