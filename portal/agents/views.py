@@ -20,6 +20,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "display_name": display_name(request.user),  # type: ignore[arg-type]  # login_required: a User
         "reads_audit": access.has(roles.Perm.READ_AUDIT),
         "supervises": access.may_reassign(),
+        "governs_bot": access.has(roles.Perm.GOVERN_BOT),
     }
     return render(request, "agents/inbox.html", {"agent": agent})
 

@@ -267,6 +267,12 @@ BOT_DELIVERY_DEADLINE_SECONDS = _env_int(
 # customer demo page shows (rates, hours), so the two cannot disagree.
 BANK_POLICY_FILE = Path(os.environ.get("SWITCHBOARD_BANK_POLICY_FILE") or REPO_DIR / "bot" / "actions" / "bank_policy.yml")
 
+# --- governing the bot (docs/tuning.md) ------------------------------------------------------------------------
+# The bot's project as committed: its domain's intents, its training data and its held-out test sets.
+BOT_DIR = Path(os.environ.get("SWITCHBOARD_BOT_DIR") or REPO_DIR / "bot").resolve()
+# Below this confidence the NLU inbox's "low confidence" filter shows a message (the bot's own fallback is 0.3).
+NLU_LOW_CONFIDENCE = _env_float("SWITCHBOARD_NLU_LOW_CONFIDENCE", 0.6)
+
 # --- sockets, sessions, handoffs ----------------------------------------------------------------------------
 SWITCHBOARD_MAX_FRAME_BYTES = _env_int("SWITCHBOARD_MAX_FRAME_BYTES", 16384)
 SWITCHBOARD_MAX_TEXT_CHARS = _env_int("SWITCHBOARD_MAX_TEXT_CHARS", 2000)

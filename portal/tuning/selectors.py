@@ -2,11 +2,130 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime
+from dataclasses import dataclass
+from enum import StrEnum
 
-from tuning.models import TrainingExample
+from django.conf import settings
+from django.db.models import Case, CharField, F, OuterRef, QuerySet, Subquery, Value, When
+
+from conversations.models import Handoff
+from tuning import bot_data
+from tuning.models import NluRecord, TrainingExample
+
+INBOX_PAGE_SIZE = 50
+
+
+class Followed(StrEnum):
+    """What followed a classified message: the bot answered, fell back (did not understand), or a person took
+    over (the handoff that message's turn opened, `Handoff.message`)."""
+
+    ANSWERED = "answered"
+    FALLBACK = "fallback"
+    HANDOFF = "handoff"
+
+
+class AgentLabel(StrEnum):
+    LABELLED = "labelled"  # the agent who resolved its handoff said what it meant
+    CORRECTED = "corrected"  # … and it was not what the bot read
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    low_confidence: bool = False
+    followed: Followed | None = None
+    agent_label: AgentLabel | None = None
+    intent: str = ""
+    since: datetime.date | None = None
+    until: datetime.date | None = None  # inclusive
+    search: str = ""
+
+
+def with_what_followed(records: QuerySet[NluRecord]) -> QuerySet[NluRecord]:
+    """Each record annotated with `handoff_reason` (None: no handoff), `agent_label` (the resolving agent's intent,
+    "" if none) and `followed` (a Followed). Other readers of NLU records reuse this, so "what followed" is
+    derived in one place."""
+    handoffs = Handoff.objects.filter(message=OuterRef("message")).order_by("-queued_at", "-id")
+    return records.annotate(
+        handoff_reason=Subquery(handoffs.values("reason")[:1]),
+        agent_label=Subquery(handoffs.exclude(label_intent="").values("label_intent")[:1]),
+        followed=Case(
+            When(handoff_reason__isnull=False, then=Value(Followed.HANDOFF.value)),
+            When(intent=bot_data.FALLBACK_INTENT, then=Value(Followed.FALLBACK.value)),
+            default=Value(Followed.ANSWERED.value),
+            output_field=CharField(),
+        ),
+    )
+
+
+def inbox_records(filters: InboxFilters) -> QuerySet[NluRecord]:
+    """The NLU inbox: every classified customer message, newest first, with what followed, its review and the
+    example it made."""
+    records = with_what_followed(NluRecord.objects.select_related("review", "training_example"))
+    if filters.low_confidence:
+        records = records.filter(confidence__lt=settings.NLU_LOW_CONFIDENCE)
+    if filters.followed is not None:
+        records = records.filter(followed=filters.followed.value)
+    if filters.agent_label is not None:
+        records = records.exclude(agent_label__isnull=True)
+        if filters.agent_label is AgentLabel.CORRECTED:
+            records = records.exclude(agent_label=F("intent"))
+    if filters.intent:
+        records = records.filter(intent=filters.intent)
+    if filters.since is not None:
+        records = records.filter(classified_at__date__gte=filters.since)
+    if filters.until is not None:
+        records = records.filter(classified_at__date__lte=filters.until)
+    if filters.search.strip():
+        records = records.filter(text__icontains=filters.search.strip())
+    return records.order_by("-classified_at", "-id")
+
+
+def inbox_intents() -> list[str]:
+    """The intents records were classified as, to filter by."""
+    return list(NluRecord.objects.order_by("intent").values_list("intent", flat=True).distinct())
 
 
 def approved_examples() -> QuerySet[TrainingExample]:
     """The examples the next training adds to bot/data: approved and not withdrawn."""
     return TrainingExample.objects.filter(withdrawn_at__isnull=True).order_by("intent", "id")
+
+
+@dataclass(frozen=True)
+class TextStanding:
+    """Where a text already stands as training data."""
+
+    committed_intent: str | None  # the intent bot/data/nlu already has it under
+    approved_intent: str | None  # the intent another approved example has it under
+    held_out: bool  # in a held-out set: never to be trained on
+
+    @property
+    def duplicate(self) -> bool:
+        return self.committed_intent is not None or self.approved_intent is not None
+
+
+def text_standings(texts: dict[int, str]) -> dict[int, TextStanding]:
+    """{record id: standing} of each record's text. The approved example made from that record itself is not its
+    duplicate."""
+    committed, held_out = bot_data.committed_examples(), bot_data.heldout_texts()
+    wanted = {bot_data.normalized(text) for text in texts.values()}
+    approved: dict[str, list[tuple[int | None, str]]] = {}
+    for record_id, text, intent in approved_examples().values_list("record_id", "text", "intent"):
+        if (key := bot_data.normalized(text)) in wanted:
+            approved.setdefault(key, []).append((record_id, intent))
+    standings = {}
+    for key, text in texts.items():
+        norm = bot_data.normalized(text)
+        others = [intent for record_id, intent in approved.get(norm, []) if record_id != key]
+        standings[key] = TextStanding(
+            committed_intent=committed.get(norm),
+            approved_intent=others[0] if others else None,
+            held_out=norm in held_out,
+        )
+    return standings
+
+
+def committed_intents(texts: list[str]) -> list[str | None]:
+    """The intent bot/data/nlu has each text under (None: not there): an approved example committed since."""
+    committed = bot_data.committed_examples()
+    return [committed.get(bot_data.normalized(text)) for text in texts]
