@@ -65,11 +65,12 @@ def inbox_records(filters: InboxFilters) -> QuerySet[NluRecord]:
     if filters.low_confidence:
         records = records.filter(confidence__lt=settings.NLU_LOW_CONFIDENCE)
     if filters.followed is not None:
-        records = records.filter(followed=filters.followed.value)
+        # Annotations of with_what_followed, which the type checker cannot see through.
+        records = records.filter(**{"followed": filters.followed.value})
     if filters.agent_label is not None:
-        records = records.exclude(agent_label__isnull=True)
+        records = records.exclude(**{"agent_label__isnull": True})
         if filters.agent_label is AgentLabel.CORRECTED:
-            records = records.exclude(agent_label=F("intent"))
+            records = records.exclude(**{"agent_label": F("intent")})
     if filters.intent:
         records = records.filter(intent=filters.intent)
     if filters.since is not None:
@@ -111,13 +112,13 @@ def text_standings(texts: dict[int, str]) -> dict[int, TextStanding]:
     wanted = {bot_data.normalized(text) for text in texts.values()}
     approved: dict[str, list[tuple[int | None, str]]] = {}
     for record_id, text, intent in approved_examples().values_list("record_id", "text", "intent"):
-        if (key := bot_data.normalized(text)) in wanted:
-            approved.setdefault(key, []).append((record_id, intent))
+        if (norm := bot_data.normalized(text)) in wanted:
+            approved.setdefault(norm, []).append((record_id, intent))
     standings = {}
-    for key, text in texts.items():
+    for own_id, text in texts.items():
         norm = bot_data.normalized(text)
-        others = [intent for record_id, intent in approved.get(norm, []) if record_id != key]
-        standings[key] = TextStanding(
+        others = [intent for record_id, intent in approved.get(norm, []) if record_id != own_id]
+        standings[own_id] = TextStanding(
             committed_intent=committed.get(norm),
             approved_intent=others[0] if others else None,
             held_out=norm in held_out,

@@ -66,7 +66,7 @@ def review(request: HttpRequest) -> HttpResponse:
     """A verdict on one record or on the checked ones; back to the inbox as it was filtered."""
     form = ReviewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("__all__", ["The review could not be read."])))
+        messages.error(request, " ".join(str(error) for error in form.errors.get("__all__", ["The review could not be read."])))
         return _back(request)
     records = selectors.inbox_records(selectors.InboxFilters()).filter(pk__in=form.cleaned_data["record"])
     try:
