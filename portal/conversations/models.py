@@ -171,15 +171,32 @@ class AppendOnly(Exception):
     """An audit record was to be changed or deleted: the trail only grows."""
 
 
-class AuditRecordQuerySet(models.QuerySet["AuditRecord"]):
+class AppendOnlyQuerySet(models.QuerySet[Any]):
     def update(self, **kwargs: Any) -> int:
-        raise AppendOnly("audit records are never updated")
+        raise AppendOnly(f"{self.model._meta.verbose_name_plural} are never updated")
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        raise AppendOnly("audit records are never deleted")
+        raise AppendOnly(f"{self.model._meta.verbose_name_plural} are never deleted")
 
 
-class AuditRecord(models.Model):
+class AppendOnlyRecord(models.Model):
+    """A record of a trail that only grows: written once, never changed or deleted through the ORM."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnly(f"{self._meta.verbose_name_plural} are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnly(f"{self._meta.verbose_name_plural} are never deleted")
+
+
+class AuditRecord(AppendOnlyRecord):
     """Who did what to which conversation, and when; written by conversations/audit.py in the transaction of the
     action itself. Append-only: no update or delete through the ORM, read-only in the admin; its users are
     PROTECTed (deactivate a user, never delete one who has records)."""
@@ -194,18 +211,8 @@ class AuditRecord(models.Model):
     )
     detail = models.JSONField(default=dict, blank=True)
 
-    objects = AuditRecordQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_id} {self.action} {self.conversation_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnly("audit records are never updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AppendOnly("audit records are never deleted")

@@ -6,13 +6,11 @@ imports tuning. docs/tuning.md tells the whole loop.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from conversations.models import AppendOnly
+from conversations.models import AppendOnlyRecord
 
 
 class NluRecord(models.Model):
@@ -153,15 +151,7 @@ class GovernanceAction(models.TextChoices):
     EXAMPLES_EXPORTED = "examples_exported"
 
 
-class GovernanceRecordQuerySet(models.QuerySet["GovernanceRecord"]):
-    def update(self, **kwargs: Any) -> int:
-        raise AppendOnly("governance records are never updated")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise AppendOnly("governance records are never deleted")
-
-
-class GovernanceRecord(models.Model):
+class GovernanceRecord(AppendOnlyRecord):
     """Who changed what the bot knows or runs, and when: the managers' audit trail (tuning/audit.py writes it in
     the transaction of the change). Append-only, like conversations.AuditRecord."""
 
@@ -172,15 +162,5 @@ class GovernanceRecord(models.Model):
     action = models.CharField(max_length=24, choices=GovernanceAction.choices)
     detail = models.JSONField(default=dict, blank=True)
 
-    objects = GovernanceRecordQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnly("governance records are never updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AppendOnly("governance records are never deleted")

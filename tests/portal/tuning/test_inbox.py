@@ -77,3 +77,18 @@ def test_pages_are_managers_only_and_export_is_audited() -> None:
     response = client.post("/agents/manager/examples/export/")
     assert b"is the kilburn branch open late on thursdays" in response.content
     assert GovernanceRecord.objects.filter(action="examples_exported").count() == 1
+
+
+def test_the_governance_trail_only_grows(db, django_user_model) -> None:
+    from conversations.models import AppendOnly
+    from tuning.audit import governance_record
+    from tuning.models import GovernanceAction, GovernanceRecord
+
+    manager = django_user_model.objects.create_user("trail-manager")
+    record = governance_record(actor=manager, action=GovernanceAction.EXAMPLES_EXPORTED, detail={"count": 1})
+    for change in (record.save, record.delete, GovernanceRecord.objects.all().delete):
+        with pytest.raises(AppendOnly):
+            change()
+    with pytest.raises(AppendOnly):
+        GovernanceRecord.objects.update(detail={})
+    assert GovernanceRecord.objects.get().detail == {"count": 1}
