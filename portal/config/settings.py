@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "handoff",
     "agents",
     "tuning",
+    "oversight",
     "widget",
 ]
 

@@ -20,6 +20,7 @@ LAYERS: list[set[str]] = [
     {"conversations"},  # a conversation, its messages and handoffs, its state machine, the customer socket
     # the agents' inbox and the agent socket; the customer's page; the managers' pages (the bot's governance)
     {"handoff", "widget", "tuning"},
+    {"oversight"},  # the managers' dashboard and drift alerts, over conversations and tuning's NLU records
     {"config"},  # the project: settings, URLs, ASGI and Celery apps
 ]
 RANK = {app: rank for rank, layer in enumerate(LAYERS) for app in layer}

@@ -1,0 +1,280 @@
+"""The managers' dashboard, read from the database: containment and handoff reasons, the human side of handoffs,
+and the bot's record per intent (docs/oversight.md defines each figure). Every figure is an aggregate computed by
+the database over a period [start, end), in UTC."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone as dt_timezone
+
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncDate, TruncHour
+
+from conversations.models import Conversation, Handoff, Message, Sender
+from contracts.handoff import HandoffReason
+from tuning.models import NluRecord
+
+from .aggregates import Seconds, percentiles
+from .policy import NOT_AN_ANSWER, handoff_topics
+
+QUANTILES = (0.5, 0.9)
+# Handoffs the bot raised itself on the topic: the agent's topic label on them is the bot being right.
+BOT_TOPIC_ESCALATIONS = (HandoffReason.SENSITIVE_TOPIC.value, HandoffReason.SAFETY_SCREEN.value)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def days(cls, first: date, count: int = 1) -> Period:
+        start = datetime(first.year, first.month, first.day, tzinfo=dt_timezone.utc)
+        return cls(start, start + timedelta(days=count))
+
+    @property
+    def day_count(self) -> int:
+        return max(1, round((self.end - self.start) / timedelta(days=1)))
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+# --- containment -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Containment:
+    conversations: int  # started in the period, with at least one customer message
+    contained: int  # of which the bot finished without a person (no handoff at all)
+
+    @property
+    def rate(self) -> float | None:
+        return _ratio(self.contained, self.conversations)
+
+    @property
+    def handoff_rate(self) -> float | None:
+        return _ratio(self.conversations - self.contained, self.conversations)
+
+
+def _conversations(period: Period) -> QuerySet[Conversation]:
+    customer_wrote = Message.objects.filter(conversation=OuterRef("pk"), sender=Sender.CUSTOMER)
+    return Conversation.objects.filter(
+        Exists(customer_wrote), created_at__gte=period.start, created_at__lt=period.end
+    ).annotate(handed_off=Exists(Handoff.objects.filter(conversation=OuterRef("pk"))))
+
+
+def containment(period: Period) -> Containment:
+    found = _conversations(period).aggregate(
+        conversations=Count("pk"), contained=Count("pk", filter=Q(handed_off=False))
+    )
+    return Containment(found["conversations"], found["contained"])
+
+
+@dataclass(frozen=True)
+class DayContainment:
+    day: date
+    containment: Containment
+
+
+def containment_by_day(period: Period) -> list[DayContainment]:
+    """Each day of the period, days without conversations included (as zero)."""
+    rows = (
+        _conversations(period)
+        .annotate(day=TruncDate("created_at", tzinfo=dt_timezone.utc))
+        .values("day")
+        .annotate(conversations=Count("pk"), contained=Count("pk", filter=Q(handed_off=False)))
+    )
+    by_day = {row["day"]: Containment(row["conversations"], row["contained"]) for row in rows}
+    first = period.start.date()
+    return [
+        DayContainment(day, by_day.get(day, Containment(0, 0)))
+        for day in (first + timedelta(days=n) for n in range(period.day_count))
+    ]
+
+
+@dataclass(frozen=True)
+class ReasonShare:
+    reason: str
+    label: str
+    conversations: int  # conversations of the period handed off at least once for this reason
+    rate: float | None  # of all the period's conversations
+
+
+def handoff_reasons(period: Period) -> list[ReasonShare]:
+    """Handoff rate by reason code, most frequent first."""
+    total = containment(period).conversations
+    rows = (
+        Handoff.objects.filter(
+            conversation__created_at__gte=period.start, conversation__created_at__lt=period.end
+        )
+        .values("reason")
+        .annotate(conversations=Count("conversation", distinct=True))
+        .order_by("-conversations", "reason")
+    )
+    return [
+        ReasonShare(
+            row["reason"], HandoffReason(row["reason"]).label, row["conversations"], _ratio(row["conversations"], total)
+        )
+        for row in rows
+    ]
+
+
+# --- the human side ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Durations:
+    count: int
+    p50: float | None  # seconds
+    p90: float | None
+
+
+@dataclass(frozen=True)
+class HumanSide:
+    time_to_claim: Durations  # queued → claimed
+    time_to_first_response: Durations  # queued → the first agent message
+    resolution_time: Durations  # queued → resolved (handed back excluded)
+
+
+def _durations(rows: QuerySet[Handoff], seconds: Seconds) -> Durations:
+    p50, p90 = percentiles(rows, seconds, QUANTILES)
+    return Durations(rows.annotate(_s=seconds).filter(_s__isnull=False).count(), p50, p90)
+
+
+def human_side(period: Period) -> HumanSide:
+    """Over the handoffs queued in the period."""
+    queued = Handoff.objects.filter(queued_at__gte=period.start, queued_at__lt=period.end)
+    first_agent_message = Subquery(
+        Message.objects.filter(
+            conversation=OuterRef("conversation"), sender=Sender.AGENT, created_at__gte=OuterRef("queued_at")
+        )
+        .values("conversation")
+        .annotate(first=Min("created_at"))
+        .values("first")[:1]
+    )
+    return HumanSide(
+        time_to_claim=_durations(queued, Seconds(F("claimed_at"), F("queued_at"))),
+        time_to_first_response=_durations(
+            queued.filter(claimed_at__isnull=False), Seconds(first_agent_message, F("queued_at"))
+        ),
+        resolution_time=_durations(queued.filter(outcome="resolved"), Seconds(F("closed_at"), F("queued_at"))),
+    )
+
+
+@dataclass(frozen=True)
+class QueueHour:
+    hour: int  # 0..23, UTC
+    mean: float  # handoffs waiting at the top of this hour, averaged over the period's days
+    most: int
+
+
+def queue_by_hour(period: Period) -> list[QueueHour]:
+    """How many handoffs wait for a person at the top of each hour of the day. The queue changes only when a
+    handoff enters it or leaves it (claimed, or closed unclaimed), so two grouped counts and a running sum give
+    every hour's length, however many handoffs there are."""
+    left_at = Coalesce("claimed_at", "closed_at")
+    handoffs = Handoff.objects.annotate(left_at=left_at)
+    waiting = handoffs.filter(queued_at__lt=period.start).filter(
+        Q(left_at__isnull=True) | Q(left_at__gte=period.start)
+    ).count()
+    change: dict[datetime, int] = defaultdict(int)
+    entered = (
+        handoffs.filter(queued_at__gte=period.start, queued_at__lt=period.end)
+        .annotate(at=TruncHour("queued_at", tzinfo=dt_timezone.utc))
+        .values("at")
+        .annotate(n=Count("pk"))
+    )
+    left = (
+        handoffs.filter(left_at__gte=period.start, left_at__lt=period.end)
+        .annotate(at=TruncHour("left_at", tzinfo=dt_timezone.utc))
+        .values("at")
+        .annotate(n=Count("pk"))
+    )
+    for row in entered:
+        change[row["at"]] += row["n"]
+    for row in left:
+        change[row["at"]] -= row["n"]
+    totals, most = [0] * 24, [0] * 24
+    top = period.start
+    while top < period.end:
+        totals[top.hour] += waiting
+        most[top.hour] = max(most[top.hour], waiting)
+        waiting += change.get(top, 0)  # what entered and left during this hour counts from the next one
+        top += timedelta(hours=1)
+    return [QueueHour(hour, totals[hour] / period.day_count, most[hour]) for hour in range(24)]
+
+
+# --- per intent --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntentRecord:
+    intent: str
+    volume: int  # customer messages the bot classified so
+    answered: int  # of which the bot answered itself (no handoff came of it)
+    handed_off: int  # of which led to a handoff
+    unneeded_handoffs: int  # of those, the resolving agent said no person was needed
+    missed_escalations: int  # answered, but a person was needed after all (see missed_escalations)
+
+
+def missed_escalations(period: Period) -> dict[str, int]:
+    """{intent: count} of the bot's answers that should have been a handoff: a handoff queued in the period
+    that the customer asked for (explicit request), or that an agent labelled with a must-escalate topic when
+    the bot had not escalated on that topic itself, counts against the last customer message of the
+    conversation before it that the bot answered (small talk and fallbacks are not answers)."""
+    last_answer = (
+        NluRecord.objects.filter(
+            message__conversation=OuterRef("conversation"),
+            message__sender=Sender.CUSTOMER,
+            message__created_at__lt=OuterRef("queued_at"),
+        )
+        .exclude(intent__in=NOT_AN_ANSWER)
+        .filter(~Exists(Handoff.objects.filter(message=OuterRef("message"))))
+        .order_by("-message__created_at", "-message__seq")
+        .values("intent")[:1]
+    )
+    needed = Q(reason=HandoffReason.EXPLICIT_REQUEST.value) | (
+        Q(label_intent__in=handoff_topics()) & ~Q(reason__in=BOT_TOPIC_ESCALATIONS)
+    )
+    rows = (
+        Handoff.objects.filter(needed, queued_at__gte=period.start, queued_at__lt=period.end)
+        .annotate(answered_intent=Subquery(last_answer))
+        .filter(answered_intent__isnull=False)
+        .values("answered_intent")
+        .annotate(n=Count("pk"))
+    )
+    return {row["answered_intent"]: row["n"] for row in rows}
+
+
+def intents(period: Period) -> list[IntentRecord]:
+    """Every intent the bot classified customer messages of the period as, by volume."""
+    led_to = Handoff.objects.filter(message=OuterRef("message"))
+    rows = (
+        NluRecord.objects.filter(classified_at__gte=period.start, classified_at__lt=period.end)
+        .annotate(handed_off=Exists(led_to), unneeded=Exists(led_to.filter(label_handoff_needed=False)))
+        .values("intent")
+        .annotate(
+            volume=Count("pk"),
+            handed=Count("pk", filter=Q(handed_off=True)),
+            unneeded_n=Count("pk", filter=Q(unneeded=True)),
+        )
+        .order_by("-volume", "intent")
+    )
+    missed = missed_escalations(period)
+    found = [
+        IntentRecord(
+            intent=row["intent"],
+            volume=row["volume"],
+            answered=row["volume"] - row["handed"],
+            handed_off=row["handed"],
+            unneeded_handoffs=row["unneeded_n"],
+            missed_escalations=missed.pop(row["intent"], 0),
+        )
+        for row in rows
+    ]
+    # An answer before the period whose handoff fell in it: its intent is listed though none was classified.
+    found += [IntentRecord(intent, 0, 0, 0, 0, n) for intent, n in sorted(missed.items())]
+    return found
