@@ -63,7 +63,7 @@ class Scene:
         headers = await database_sync_to_async(socket_headers)(self.me)
         communicator = WebsocketCommunicator(application, "/ws/agent/", headers=headers)
         assert (await communicator.connect())[0]
-        first = await communicator.receive_output(timeout=5)  # a cold process opens its pool first
+        first = await communicator.receive_output()
         if first["type"] == "websocket.close":
             assert first["code"] == 4403
             return False

@@ -132,7 +132,7 @@ async def agent_socket(user: Any) -> WebsocketCommunicator:
     headers = await database_sync_to_async(socket_headers)(user)
     communicator = WebsocketCommunicator(application, "/ws/agent/", headers=headers)
     assert (await communicator.connect())[0]
-    assert (await communicator.receive_json_from(timeout=5))["type"] == "inbox.snapshot"  # cold: opens the pool
+    assert (await communicator.receive_json_from())["type"] == "inbox.snapshot"
     return communicator
 
 
