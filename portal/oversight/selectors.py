@@ -13,12 +13,18 @@ from django.db.models.functions import Coalesce, TruncDate, TruncHour
 
 from conversations.models import Conversation, Handoff, Message, Sender
 from contracts.handoff import HandoffReason
+from tuning.bot_data import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, handoff_topics
 from tuning.models import NluRecord
 
 from .aggregates import Seconds, percentiles
-from .policy import NOT_AN_ANSWER, handoff_topics
 
 QUANTILES = (0.5, 0.9)
+# Turns that answer no question (small talk, a refusal, a fallback): never counted as the bot's answer that a
+# customer's later request for a person proves wrong.
+NOT_AN_ANSWER = frozenset(
+    {"greet", "goodbye", "thanks", "bot_challenge", "affirm", "deny", "inform"}
+    | {OUT_OF_SCOPE_INTENT, FALLBACK_INTENT}
+)
 # Handoffs the bot raised itself on the topic: the agent's topic label on them is the bot being right.
 BOT_TOPIC_ESCALATIONS = (HandoffReason.SENSITIVE_TOPIC.value, HandoffReason.SAFETY_SCREEN.value)
 

@@ -1,5 +1,6 @@
 """What the bot's project as committed (settings.BOT_DIR) says: the intents of its domain, the examples of its
-training data, and the texts of its held-out test sets, which must never be trained on.
+training data, the texts of its held-out test sets, which must never be trained on, and the topics its bank
+policy always hands to a person.
 
 Read from the files, not the running Rasa: the inbox must work when the bot is down, and the held-out sets live
 only in the repository. Each read is kept until one of its files changes.
@@ -41,9 +42,15 @@ def committed_examples() -> dict[str, str]:
 
 
 def heldout_texts() -> frozenset[str]:
-    """The normalized texts of bot/tests/heldout.csv and heldout_triage.csv."""
-    tests = _bot_dir() / "tests"
-    return _heldout_texts(*_stamp([tests / "heldout.csv", tests / "heldout_triage.csv"]))
+    """The normalized texts of every held-out set, bot/tests/heldout*.csv (a new set is held out once it
+    lands)."""
+    return _heldout_texts(*_stamp(sorted((_bot_dir() / "tests").glob("heldout*.csv"))))
+
+
+def handoff_topics() -> frozenset[str]:
+    """The bank policy's `handoff_topics` (settings.BANK_POLICY_FILE, the file the bot answers from): the
+    intents the bot always hands to a person."""
+    return _handoff_topics(*_stamp([Path(settings.BANK_POLICY_FILE)]))
 
 
 def _bot_dir() -> Path:
@@ -73,6 +80,12 @@ def _committed_examples(*files: tuple[Path, int]) -> dict[str, str]:
                     if line.strip().startswith("- "):
                         examples[normalized(line.strip()[2:])] = item["intent"]
     return examples
+
+
+@functools.lru_cache(maxsize=4)
+def _handoff_topics(*files: tuple[Path, int]) -> frozenset[str]:
+    ((path, _),) = files
+    return frozenset((yaml.safe_load(path.read_text(encoding="utf-8")) or {})["handoff_topics"])
 
 
 @functools.lru_cache(maxsize=4)

@@ -49,6 +49,19 @@ def test_duplicates_and_held_out_are_not_added() -> None:
     assert TrainingExample.objects.count() == 0
 
 
+def test_every_held_out_set_is_refused_as_training_data() -> None:
+    manager = make_agent("mia", "Mia", role="manager")
+    # One message of each set, bot/tests/heldout.csv, heldout_triage.csv and heldout_triage_2.csv.
+    records = [
+        record("hey hey", intent="greet"),
+        record("theres 3 payments on my account to some website i never heard of", intent="report_fraud"),
+        record("Do you open Sundays", intent="opening_hours"),
+    ]
+    result = services.record_review(records=records, verdict=Verdict.CONFIRMED, reviewer=manager)
+    assert result.outcomes == {r.pk: "held_out" for r in records}
+    assert TrainingExample.objects.count() == 0
+
+
 def test_filters() -> None:
     low = record("erm what", confidence=0.2)
     fallback = record("blah", intent="nlu_fallback", confidence=0.3)
