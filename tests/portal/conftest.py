@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.testing import WebsocketCommunicator
+from channels.testing.application import ApplicationCommunicator as ChannelsApplicationCommunicator
 from portal_support import make_agent
 
 # How long a socket test waits for a frame before failing. The libraries' 1 s default is a speed assertion in
@@ -27,6 +28,7 @@ from portal_support import make_agent
 FRAME_TIMEOUT_SECONDS = 5.0
 for _receive in (
     ApplicationCommunicator.receive_output,
+    ChannelsApplicationCommunicator.receive_output,  # what WebsocketCommunicator inherits: its own 1 s default
     WebsocketCommunicator.connect,
     WebsocketCommunicator.receive_from,
     WebsocketCommunicator.receive_json_from,
