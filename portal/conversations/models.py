@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from contracts.handoff import HandoffReason, Priority
@@ -37,12 +38,28 @@ class Conversation(models.Model):
     # Who started it, as a keyed hash of the client's address (conversations/limits.py): its handoffs are
     # counted against the address's limit without the address itself being kept.
     client_key = models.CharField(max_length=64, blank=True, default="")
+    # The bank's own id of the customer, when the bank's site vouched for them with a signed assertion
+    # (conversations/identity.py); blank for an anonymous visitor. Only a verified id is ever stored, so both
+    # fields are set together (the constraint); indexed, since a data-protection request names a customer.
+    customer_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    customer_verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(customer_id="") & Q(customer_verified_at__isnull=True))
+                | (~Q(customer_id="") & Q(customer_verified_at__isnull=False)),
+                name="customer_id_only_verified",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"
+
+    @property
+    def customer_verified(self) -> bool:
+        return bool(self.customer_id)
 
 
 class Sender(models.TextChoices):

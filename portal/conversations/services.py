@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from contracts.redaction import mask_personal_data
 from conversations import events
@@ -27,9 +28,14 @@ class ButtonNotOffered(Exception):
     """A payload that is no button of the bot's latest offer in the conversation, or that offer was answered."""
 
 
-def conversation_start(*, client_key: str = "") -> Conversation:
-    """A new conversation with the bot; `client_key`: who started it, for the handoff limit (limits.py)."""
-    return Conversation.objects.create(client_key=client_key)
+def conversation_start(*, client_key: str = "", customer_id: str = "") -> Conversation:
+    """A new conversation with the bot; `client_key`: who started it, for the handoff limit (limits.py);
+    `customer_id`: the bank's id of the customer, only once their assertion was verified (blank: anonymous)."""
+    return Conversation.objects.create(
+        client_key=client_key,
+        customer_id=customer_id,
+        customer_verified_at=timezone.now() if customer_id else None,
+    )
 
 
 def _append(conversation: Conversation, **fields: Any) -> Message:
