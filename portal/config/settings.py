@@ -66,7 +66,10 @@ def database_from_url(url: str) -> dict:
         # Each process keeps a pool of open connections (Django's, on psycopg_pool): without one, every socket
         # frame and every task opened a connection, and PostgreSQL forked a backend for it.
         pool = {"min_size": 1, "max_size": _env_int("SWITCHBOARD_DB_POOL_SIZE", 20), "timeout": 10}
-        config["OPTIONS"] = {**config.get("OPTIONS", {}), "pool": pool}
+        # No JIT compilation: the dashboard's year-long aggregates cross its cost threshold and then spend more
+        # time compiling (0.2-0.5 s a query, measured) than running; no other query of the portal reaches it.
+        # A URL's own `options` are kept instead.
+        config["OPTIONS"] = {"options": "-c jit=off", **config.get("OPTIONS", {}), "pool": pool}
     elif engine == "django.db.backends.sqlite3":
         # A relative path is in the data dir; an absolute one stays as it is.
         config["NAME"] = str(DATA_DIR / config["NAME"]) if config["NAME"] not in ("", ":memory:") else ":memory:"

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/login/", staff_login, name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("conversations.urls")),
+    path("agents/manager/oversight/", include("oversight.urls")),
     path("agents/manager/", include("tuning.urls")),
     path("agents/", include("agents.urls")),
     path("agents/", include("handoff.urls")),

@@ -45,7 +45,8 @@ class Conversation(models.Model):
     customer_verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status"])]
+        # created_at: the managers' dashboard reads conversations by when they started (oversight/selectors.py).
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["created_at"], name="conversation_created")]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(customer_id="") & Q(customer_verified_at__isnull=True))
@@ -104,7 +105,12 @@ class Message(models.Model):
             models.UniqueConstraint(fields=["conversation", "client_id"], name="message_client_id_once"),
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_once"),
         ]
-        indexes = [models.Index(fields=["delivery", "created_at"])]
+        indexes = [
+            models.Index(fields=["delivery", "created_at"]),
+            # A conversation's messages by time: the dashboard's first agent response after a handoff and the
+            # last answer before one (oversight/selectors.py).
+            models.Index(fields=["conversation", "created_at"], name="message_conversation_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sender}: {self.text[:40]}"
@@ -158,6 +164,8 @@ class Handoff(models.Model):
     class Meta:
         db_table = "handoff_handoff"
         ordering = ["queued_at", "id"]
+        # queued_at: the dashboard's human side and queue read handoffs by when they were queued.
+        indexes = [models.Index(fields=["queued_at"], name="handoff_queued")]
         constraints = [
             # A conversation is with people at most once at a time.
             models.UniqueConstraint(

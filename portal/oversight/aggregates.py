@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Expression, FloatField, Func, QuerySet
+from django.db.models import Aggregate, Count, Expression, FloatField, Func, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -57,12 +57,14 @@ def interpolated(ordered: Sequence[float], fraction: float) -> float | None:
     return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
 
 
-def percentiles(rows: QuerySet[Any], value: Expression, fractions: Sequence[float]) -> list[float | None]:
-    """The percentiles of `value` over `rows` (None where it is null are left out), computed in the database on
-    PostgreSQL; on SQLite, which has no percentile, from the sorted values."""
+def distribution(rows: QuerySet[Any], value: Expression, fractions: Sequence[float]) -> tuple[int, list[float | None]]:
+    """How many of `rows` have a `value` (nulls are left out), and its percentiles, in one query on PostgreSQL;
+    on SQLite, which has no percentile, from the sorted values."""
     rows = rows.annotate(_value=value).filter(_value__isnull=False)
     if connection.vendor == "postgresql":
-        found = rows.aggregate(**{f"p{i}": PercentileCont(value, f) for i, f in enumerate(fractions)})
-        return [found[f"p{i}"] for i in range(len(fractions))]
+        found = rows.aggregate(
+            count=Count("pk"), **{f"p{i}": PercentileCont(value, f) for i, f in enumerate(fractions)}
+        )
+        return found["count"], [found[f"p{i}"] for i in range(len(fractions))]
     ordered = list(rows.order_by("_value").values_list("_value", flat=True))
-    return [interpolated(ordered, f) for f in fractions]
+    return len(ordered), [interpolated(ordered, f) for f in fractions]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 
 from agents.roles import Role
 from agents.services import user_set_up
@@ -140,6 +140,12 @@ def generate(plan: Plan, progress: Callable[[date, Written], None] | None = None
                     total.add(written)
                     if progress:
                         progress(plan.first + timedelta(days=day), written)
+    if connection.vendor == "postgresql":
+        # The planner's statistics still describe the tables before the bulk insert: refreshed, or it would
+        # pick plans for empty tables.
+        with connection.cursor() as cursor:
+            for model in (Conversation, Message, NluRecord, Handoff):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return total
 
 

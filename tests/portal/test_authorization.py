@@ -254,6 +254,8 @@ SCENARIOS: dict[str, Callable[[Scene], Awaitable[bool]]] = {
     "page.inbox": page("/agents/"),
     "page.audit": page("/agents/audit/"),
     "page.manager": page("/agents/manager/"),
+    "page.oversight": page("/agents/manager/oversight/"),
+    "page.oversight.export": page("/agents/manager/oversight/export/intents.csv"),
     "page.admin": page("/admin/"),
 }
 

@@ -23,12 +23,13 @@ def test_postgres_url() -> None:
         "PORT": 6543,
         "CONN_MAX_AGE": 0,  # the pool keeps connections; Django refuses persistent ones beside it
     }
-    assert config["OPTIONS"] == {"pool": {"min_size": 1, "max_size": 20, "timeout": 10}}
+    assert config["OPTIONS"] == {"options": "-c jit=off", "pool": {"min_size": 1, "max_size": 20, "timeout": 10}}
 
 
 def test_a_postgres_urls_options_are_kept_beside_the_pool() -> None:
     config = database_from_url("postgres://sb@db.internal/switchboard?sslmode=verify-full&connect_timeout=5")
     assert config["OPTIONS"] == {
+        "options": "-c jit=off",
         "sslmode": "verify-full",
         "connect_timeout": 5,
         "pool": {"min_size": 1, "max_size": 20, "timeout": 10},

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
-from history_support import conversation, handoff, message, said
+from history_support import DAY, at, known_day
 
 from oversight import selectors
 from oversight.aggregates import interpolated
@@ -13,56 +13,10 @@ from oversight.selectors import Containment, Durations, IntentRecord, Period
 
 pytestmark = pytest.mark.django_db
 
-DAY = date(2026, 3, 2)
-
-
-def at(hh_mm_ss: str, day: int = 0) -> datetime:
-    hours, minutes, seconds = (int(part) for part in hh_mm_ss.split(":"))
-    return datetime(DAY.year, DAY.month, DAY.day, hours, minutes, seconds, tzinfo=timezone.utc) + timedelta(days=day)
-
 
 @pytest.fixture
 def history() -> None:
-    """Five conversations on DAY, three the bot finished itself; two the day before; one session without a word."""
-    c1 = conversation(at("08:00:00"))
-    said(c1, at("08:00:00"), "greet")
-    said(c1, at("08:00:10"), "card_delivery")
-    c2 = conversation(at("09:00:00"))
-    said(c2, at("09:00:00"), "opening_hours")
-    c3 = conversation(at("09:30:00"))
-    said(c3, at("09:30:00"), "pin")
-    # Answered, then the customer asked for a person, who said none was needed.
-    c4 = conversation(at("10:00:00"))
-    said(c4, at("10:00:00"), "card_delivery")
-    asked = said(c4, at("10:01:00"), "request_human")
-    handoff(
-        c4, "explicit_request", at("10:01:00"), asked, claimed_at=at("10:03:00"), closed_at=at("10:11:00"),
-        outcome="resolved", label_intent="card_delivery", label_handoff_needed=False,
-    )
-    message(c4, at("10:04:00"), sender="agent")
-    # The bot escalated on the topic itself: right, not missed.
-    c5 = conversation(at("12:00:00"))
-    fraud = said(c5, at("12:00:00"), "report_fraud")
-    handoff(
-        c5, "sensitive_topic", at("12:00:00"), fraud, claimed_at=at("14:30:00"), closed_at=at("15:00:00"),
-        outcome="resolved", label_intent="report_fraud", label_handoff_needed=True,
-    )
-    message(c5, at("14:32:00"), sender="agent")
-    conversation(at("13:00:00"))  # a session the customer never wrote in
-    # The day before: queued at 23:30, still waiting at midnight and 01:00.
-    c7 = conversation(at("22:00:00", day=-1))
-    said(c7, at("22:00:00", day=-1), "pin")
-    handoff(c7, "explicit_request", at("23:30:00", day=-1), claimed_at=at("01:30:00"))
-    # Started the day before; not understood after midnight; the agent says it was fraud: the answer before
-    # it (transfer limits) missed an escalation.
-    c9 = conversation(at("23:50:00", day=-1))
-    said(c9, at("23:50:00", day=-1), "transfer_limits")
-    unclear = said(c9, at("00:05:00"), "nlu_fallback", confidence=0.3)
-    handoff(
-        c9, "low_confidence", at("00:05:00"), unclear, claimed_at=at("00:05:30"), closed_at=at("00:10:00"),
-        outcome="handed_back", label_intent="report_fraud", label_handoff_needed=True,
-    )
-    message(c9, at("00:06:00"), sender="agent")
+    known_day()
 
 
 def test_containment_is_the_share_of_conversations_no_person_touched(history: None) -> None:
@@ -123,6 +77,18 @@ def test_per_intent_record(history: None) -> None:
         # Answered the day before; the escalation it missed came today.
         IntentRecord("transfer_limits", 0, 0, 0, 0, 1),
     ]
+
+
+def test_the_dashboard_gathers_every_figure_and_sums_its_days(history: None) -> None:
+    board = selectors.dashboard(Period.days(DAY - timedelta(days=1), 2))
+    assert board.containment == Containment(conversations=7, contained=3)
+    assert [(r.reason, r.conversations, r.rate) for r in board.reasons] == [
+        ("explicit_request", 2, 2 / 7),
+        ("low_confidence", 1, 1 / 7),
+        ("sensitive_topic", 1, 1 / 7),
+    ]
+    assert board.human_side == selectors.human_side(board.period)
+    assert board.intents == selectors.intents(board.period)
 
 
 def test_interpolation_matches_percentile_cont() -> None:
