@@ -18,10 +18,16 @@
         labels: d.labels,
         datasets: [
           { type: "bar", label: "Conversations", data: d.conversations, backgroundColor: "rgba(138, 148, 166, 0.35)", yAxisID: "count" },
-          { label: "Containment %", data: d.containment.map(percent), borderColor: GREEN, pointRadius: 0, yAxisID: "rate" },
+          { label: "Containment %", data: d.containment.map(percent), borderColor: GREEN, pointRadius: 0, yAxisID: "y" },
         ],
       },
-      options: { ...common, scales: { count: { position: "right", beginAtZero: true }, rate: { min: 0, max: 100 } } },
+      options: {
+        ...common,
+        scales: {
+          y: { min: 0, max: 100, title: { display: true, text: "containment %" } },
+          count: { axis: "y", position: "right", beginAtZero: true, grid: { drawOnChartArea: false } },
+        },
+      },
     }),
     reasons: (d) => ({
       type: "bar",
@@ -37,7 +43,8 @@
           { label: "p90", data: d.p90.map(minutes), backgroundColor: GREY },
         ],
       },
-      options: { ...common, scales: { y: { beginAtZero: true, title: { display: true, text: "minutes" } } } },
+      // p90 waits overnight run to hours while p50 is minutes: a log scale shows both.
+      options: { ...common, scales: { y: { type: "logarithmic", title: { display: true, text: "minutes" } } } },
     }),
     queue: (d) => ({
       type: "bar",
