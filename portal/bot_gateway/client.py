@@ -1,4 +1,5 @@
-"""HTTP client of the Rasa server: its REST channel (a customer's turn), the tracker (context), restart (hand back).
+"""HTTP client of the Rasa server: its REST channel (a customer's turn), the tracker (context), restart (hand back),
+and the model it runs (a deploy or a rollback swaps it).
 
 Every call has connect and read timeouts; every way the bot can fail — refused, timed out, 5xx, a reply that is
 not what the contract says — comes out as one `BotUnavailable`, which the portal answers by failing open. Its
@@ -100,6 +101,26 @@ class RasaGateway:
         """Make the bot forget this conversation, so it starts clean when an agent hands it back."""
         self._request("POST", f"/conversations/{conversation_id}/tracker/events", json=[{"event": "restart"}])
 
+    def replace_model(self, model_file: str, *, timeout: float) -> None:
+        """Make the Rasa server run the model at `model_file` (a path on the Rasa server's own disk), through
+        Rasa's `PUT /model` (behind its token). Rasa answers once the model is loaded (`timeout` allows for it);
+        if it cannot load it, it keeps the model it had and answers 400, raised here as `BotUnavailable`.
+        Conversations carry on: they live in the tracker store (bot/endpoints.yml), which outlives the swap."""
+        self._request(
+            "PUT",
+            "/model",
+            json={"model_file": model_file},
+            timeout=httpx.Timeout(timeout, connect=self._client.timeout.connect),
+        )
+
+    def loaded_model(self) -> str:
+        """The file name (no folder) of the model the Rasa server runs now (its `/status`)."""
+        body = self._request("GET", "/status")
+        if not isinstance(body, dict) or not isinstance(body.get("model_file"), str):
+            raise BotUnavailable("status has no model_file")
+        model_file: str = body["model_file"]
+        return model_file
+
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._client.request(method, path, **kwargs)
@@ -111,6 +132,8 @@ class RasaGateway:
             raise BotUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 400:
             raise BotUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        if response.status_code == 204:  # PUT /model: done, nothing to say
+            return None
         try:
             return response.json()
         except ValueError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -90,6 +91,31 @@ def test_a_token_is_sent_when_configured(settings: Any) -> None:
 
     gateway_with(handler, token="s3cret").send_message(CONVERSATION, "hi", message_id=7)
     assert seen[0].url.params["token"] == "s3cret"
+
+
+def test_replace_model_puts_the_file_behind_the_token_and_waits_as_long_as_asked() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/status":
+            return httpx.Response(200, json={"model_file": "model-b.tar.gz", "model_id": "x"})
+        return httpx.Response(204)  # Rasa: loaded
+
+    gateway = gateway_with(handler, token="s3cret")
+    gateway.replace_model("/models/model-b.tar.gz", timeout=120)
+    put = seen[0]
+    assert (put.method, put.url.path, put.url.params["token"]) == ("PUT", "/model", "s3cret")
+    assert json.loads(put.content) == {"model_file": "/models/model-b.tar.gz"}
+    assert put.extensions["timeout"]["read"] == 120  # loading a model takes longer than a turn
+    assert gateway.loaded_model() == "model-b.tar.gz"
+
+
+def test_a_model_rasa_cannot_load_is_bot_unavailable() -> None:
+    # Rasa keeps the model it had and answers 400 ("Agent with name ... could not be loaded").
+    gateway = gateway_with(lambda request: httpx.Response(400, json={"status": "failure"}))
+    with pytest.raises(BotUnavailable, match="PUT /model: HTTP 400"):
+        gateway.replace_model("/models/missing.tar.gz", timeout=5)
 
 
 def test_connection_refused_is_bot_unreachable(rasa_down: None) -> None:
