@@ -7,25 +7,14 @@ The model: $SWITCHBOARD_MODEL, else the newest bot/models/*.tar.gz (`cd bot && .
 
 from __future__ import annotations
 
-import csv
-import uuid
-
 import pytest
-from actions.bank_policy import bank_policy
+from governance.heldout import classified_intent, escalation_intents, heldout, run_turns
 
-from contracts.handoff import parse_handoff
 from tests.bot.conftest import BOT
-from tests.bot.test_heldout_triage import classified_intent
 
-HELDOUT = BOT / "tests" / "heldout.csv"
 # Measured 0.988 (158/160) with config.yml's SentenceEmbeddingIntentClassifier (docs/handoff.md, Quality);
 # the floor sits just below. A classifier swap re-measures and moves it.
 INTENT_ACCURACY_FLOOR = 0.97
-
-
-def heldout() -> list[tuple[str, str]]:
-    with HELDOUT.open(encoding="utf-8") as rows:
-        return [(row["text"], row["intent"]) for row in csv.DictReader(rows)]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +41,7 @@ def test_intent_accuracy_floor(predictions):
     print(f"\nheld-out intent accuracy: {accuracy:.3f} ({len(rows) - len(wrong)}/{len(rows)})")
     for text, intent, predicted in wrong:
         print(f"  {intent:>30} -> {predicted:<30} {text}")
-    handed_off = set(bank_policy().handoff_topics)
+    handed_off = escalation_intents()
     escalations = [text for text, intent in rows if intent in handed_off]
     by_intent = sum(predictions[text] in handed_off for text in escalations)
     print(f"escalation messages predicted as an escalation intent: {by_intent}/{len(escalations)}")
@@ -63,15 +52,6 @@ def test_every_escalation_message_gets_a_handoff_reply(bot_agent, event_loop_for
     """Each escalation message, first in a new conversation, through NLU, rules and the real actions, must get
     the handoff payload back: by its intent's rule, or by the fallback when the bot is unsure but its best
     guess is a sensitive topic."""
-    handed_off = set(bank_policy().handoff_topics)
-
-    async def replies(text: str) -> list[dict]:
-        return await bot_agent.handle_text(text, sender_id=str(uuid.uuid4())) or []
-
-    missed = []
-    for text, intent in heldout():
-        if intent in handed_off:
-            messages = event_loop_for_bot.run_until_complete(replies(text))
-            if not any(parse_handoff(m.get("custom")) for m in messages):
-                missed.append(text)
-    assert missed == []
+    escalations = [text for text, intent in heldout() if intent in escalation_intents()]
+    turns = event_loop_for_bot.run_until_complete(run_turns(bot_agent, escalations))
+    assert [text for text in escalations if not turns[text].handoff] == []

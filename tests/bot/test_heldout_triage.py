@@ -2,7 +2,8 @@
 any bot change, from the problem and not from the training data, and never used to train or tune the bot.
 
 Each message goes first in a new conversation through the trained NLU, the rules and the real action server,
-as tests/bot/test_heldout.py does, and the outcome is judged from the bot's replies:
+and the outcome is judged from the bot's replies (bot/governance/heldout.py, which a candidate model's
+evaluation for the portal shares):
 * must_escalate: the reply carries the handoff payload (contracts.handoff);
 * routine: the bot answers on topic (the policy answer, or the response, of the labelled intent) and does not
   hand off (a handoff here is the cost of the safety net: a needless handoff);
@@ -13,54 +14,14 @@ as tests/bot/test_heldout.py does, and the outcome is judged from the bot's repl
 
 from __future__ import annotations
 
-import csv
 import re
-import uuid
-from dataclasses import dataclass
-from functools import lru_cache
 
 import pytest
 import yaml
-from actions.bank_policy import bank_policy
+from governance.heldout import OUTCOMES, Case, Figures, Turn, cases, run_turns, triage_figures
 
-from contracts.handoff import HandoffRequest, Priority, parse_handoff
+from contracts.handoff import Priority
 from tests.bot.conftest import BOT
-
-HELDOUT = BOT / "tests" / "heldout_triage.csv"
-OUTCOMES = ("must_escalate", "routine", "out_of_scope")
-# Intents answered by a response (or a form's first question) rather than from the policy file.
-RESPONSE_OF_INTENT = {
-    "greet": "utter_greet",
-    "thanks": "utter_you_are_welcome",
-    "goodbye": "utter_goodbye",
-    "bot_challenge": "utter_iamabot",
-    "lost_or_stolen_card": "utter_ask_card_last_four",
-    "out_of_scope": "utter_out_of_scope",
-}
-
-
-@dataclass(frozen=True)
-class Case:
-    text: str
-    outcome: str  # must_escalate, routine or out_of_scope
-    intents: tuple[str, ...]  # the expected intent(s); empty where no one intent fits (a must-escalate signal)
-    topic: str  # must_escalate: what it is about (fraud, scam, suicidal, ...)
-    priority: str  # must_escalate: the least priority it should get
-
-
-@lru_cache(maxsize=1)
-def cases() -> tuple[Case, ...]:
-    with HELDOUT.open(encoding="utf-8") as rows:
-        return tuple(
-            Case(
-                row["text"],
-                row["outcome"],
-                tuple(i for i in row["intent"].split("|") if i),
-                row["topic"],
-                row["priority"],
-            )
-            for row in csv.DictReader(rows)
-        )
 
 
 def normalised(text: str) -> str:
@@ -92,83 +53,14 @@ def test_triage_set_is_big_and_unseen():
     assert [c.text for c in cases() if normalised(c.text) in seen] == []
 
 
-def classified_intent(parsed: dict) -> str:
-    """The intent the classifier read (after the fallback threshold), also where the safety screen then made it
-    `sensitive_screen`: intent accuracy measures the classifier, the handoff figures measure the screen."""
-    return (parsed.get("sensitive_screen") or {}).get("intent") or parsed["intent"]["name"]
-
-
-@dataclass(frozen=True)
-class Turn:
-    """What the bot did with one message, first in a new conversation."""
-
-    intent: str | None  # the classifier's top intent (nlu_fallback when unsure)
-    texts: tuple[str, ...]
-    handoff: HandoffRequest | None
-
-
-def expected_replies(intents: tuple[str, ...], domain: dict) -> set[str]:
-    """The replies that answer `intents` on topic: their policy answers, or their responses' texts."""
-    policy = bank_policy()
-    replies = {policy.answer(intent) for intent in intents} - {None}
-    for intent in intents:
-        response = RESPONSE_OF_INTENT.get(intent)
-        replies |= {variant["text"] for variant in domain["responses"].get(response, [])}
-    return replies
-
-
 @pytest.fixture(scope="module")
 def turns(bot_agent, event_loop_for_bot) -> dict[str, Turn]:
-    async def run(text: str) -> Turn:
-        parsed = await bot_agent.parse_message(text)
-        messages = await bot_agent.handle_text(text, sender_id=str(uuid.uuid4())) or []
-        handoffs = [parse_handoff(m.get("custom")) for m in messages]
-        return Turn(
-            classified_intent(parsed),
-            tuple(m["text"] for m in messages if m.get("text")),
-            next((h for h in handoffs if h), None),
-        )
-
-    async def run_all() -> dict[str, Turn]:
-        return {case.text: await run(case.text) for case in cases()}
-
-    return event_loop_for_bot.run_until_complete(run_all())
-
-
-@dataclass(frozen=True)
-class Figures:
-    must_escalate: list[Case]
-    escalated: list[Case]
-    routine: list[Case]
-    on_topic: list[Case]
-    needless: list[Case]
-    out_of_scope: list[Case]
-    declined: list[Case]
-    labelled: list[Case]
-    intent_right: list[Case]
+    return event_loop_for_bot.run_until_complete(run_turns(bot_agent, [case.text for case in cases()]))
 
 
 @pytest.fixture(scope="module")
 def figures(turns, domain) -> Figures:
-    def of(outcome: str) -> list[Case]:
-        return [c for c in cases() if c.outcome == outcome]
-
-    def answered(case: Case) -> bool:
-        turn = turns[case.text]
-        return turn.handoff is None and bool(expected_replies(case.intents, domain) & set(turn.texts))
-
-    labelled = [c for c in cases() if c.intents]
-    result = Figures(
-        must_escalate=of("must_escalate"),
-        escalated=[c for c in of("must_escalate") if turns[c.text].handoff],
-        routine=of("routine"),
-        on_topic=[c for c in of("routine") if answered(c)],
-        needless=[c for c in of("routine") if turns[c.text].handoff],
-        out_of_scope=of("out_of_scope"),
-        declined=[c for c in of("out_of_scope") if answered(c)],
-        labelled=labelled,
-        intent_right=[c for c in labelled if turns[c.text].intent in c.intents],
-    )
+    result = triage_figures(turns, domain)
     print_figures(result, turns)
     return result
 
