@@ -276,6 +276,15 @@ BANK_POLICY_FILE = Path(os.environ.get("SWITCHBOARD_BANK_POLICY_FILE") or REPO_D
 BOT_DIR = Path(os.environ.get("SWITCHBOARD_BOT_DIR") or REPO_DIR / "bot").resolve()
 # Below this confidence the NLU inbox's "low confidence" filter shows a message (the bot's own fallback is 0.3).
 NLU_LOW_CONFIDENCE = _env_float("SWITCHBOARD_NLU_LOW_CONFIDENCE", 0.6)
+# The bot's own Python (bot/.venv, as ./switchboard builds and links it): a retrain runs in it, never in the
+# portal's process. Not resolved: the venv's python is a link its venv is found through.
+BOT_PYTHON = Path(os.environ.get("SWITCHBOARD_BOT_VENV_PYTHON") or BOT_DIR / ".venv" / "bin" / "python")
+# Every trained candidate, kept with its evaluation (a ModelVersion's path points in here).
+MODELS_DIR = DATA_DIR / "models"
+# A training still running this long after it started is failed by the beat sweep: its worker died.
+TRAINING_TIME_LIMIT_SECONDS = _env_int("SWITCHBOARD_TRAINING_TIME_LIMIT_SECONDS", 30 * 60)
+# The gate: a candidate may lose at most this much held-out accuracy against the model in production.
+GATE_ACCURACY_MARGIN = _env_float("SWITCHBOARD_GATE_ACCURACY_MARGIN", 0.01)
 
 # --- sockets, sessions, handoffs ----------------------------------------------------------------------------
 SWITCHBOARD_MAX_FRAME_BYTES = _env_int("SWITCHBOARD_MAX_FRAME_BYTES", 16384)
