@@ -436,7 +436,8 @@ def rasa_service(config: StackConfig) -> Service:
             config.host,
         ],
         cwd=ROOT / "bot",
-        env=bot_env(config),
+        # RASA_TOKEN: the tracker-erasure route (bot/channels/tracker_erasure.py) checks the same token.
+        env={**bot_env(config), "RASA_TOKEN": config.rasa_token},
         # Rasa listens only once the model is loaded; /status confirms a model is in.
         probe=lambda: http_ok(f"{config.rasa_url}/status?token={config.rasa_token}"),
         startup_timeout=300,
