@@ -26,6 +26,7 @@ class Perm(StrEnum):
     REASSIGN = "reassign_conversation"  # give a conversation to another agent, or take it over
     READ_AUDIT = "read_audit"  # read the audit trail
     GOVERN_BOT = "govern_bot"  # the manager pages: the bot's training and behaviour
+    PROTECT_DATA = "protect_customer_data"  # find, export and erase one customer's data (docs/privacy.md)
 
 
 PERM_NAMES: dict[Perm, str] = {
@@ -34,6 +35,7 @@ PERM_NAMES: dict[Perm, str] = {
     Perm.REASSIGN: "Can reassign a conversation or take it over",
     Perm.READ_AUDIT: "Can read the audit trail",
     Perm.GOVERN_BOT: "Can reach the manager pages (the bot)",
+    Perm.PROTECT_DATA: "Can export or erase a customer's data",
 }
 
 
@@ -55,7 +57,7 @@ GROUP_NAMES: dict[Role, str] = {
 # reads no customer's conversation; an admin holds everything.
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.AGENT: frozenset({Perm.HANDLE}),
-    Role.SUPERVISOR: frozenset({Perm.HANDLE, Perm.VIEW_ALL, Perm.REASSIGN, Perm.READ_AUDIT}),
+    Role.SUPERVISOR: frozenset({Perm.HANDLE, Perm.VIEW_ALL, Perm.REASSIGN, Perm.READ_AUDIT, Perm.PROTECT_DATA}),
     Role.MANAGER: frozenset({Perm.GOVERN_BOT}),
     Role.ADMIN: frozenset(Perm),
 }

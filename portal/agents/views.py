@@ -19,6 +19,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "id": request.user.pk,
         "display_name": display_name(request.user),  # type: ignore[arg-type]  # login_required: a User
         "reads_audit": access.has(roles.Perm.READ_AUDIT),
+        "protects_data": access.has(roles.Perm.PROTECT_DATA),
         "supervises": access.may_reassign(),
         "governs_bot": access.has(roles.Perm.GOVERN_BOT),
     }

@@ -1,5 +1,5 @@
 """HTTP client of the Rasa server: its REST channel (a customer's turn), the tracker (context), restart (hand back),
-and the model it runs (a deploy or a rollback swaps it).
+the model it runs (a deploy or a rollback swaps it), erasure (docs/privacy.md).
 
 Every call has connect and read timeouts; every way the bot can fail — refused, timed out, 5xx, a reply that is
 not what the contract says — comes out as one `BotUnavailable`, which the portal answers by failing open. Its
@@ -121,6 +121,12 @@ class RasaGateway:
         model_file: str = body["model_file"]
         return model_file
 
+    def erase_tracker(self, conversation_id: uuid.UUID | str) -> None:
+        """Make the bot delete everything its tracker store holds of this conversation, every session of it;
+        done too when it held nothing. Rasa 3.6's own API cannot (a PUT of no events leaves a Redis tracker
+        store's events in place): the bot's erasure route does it (bot/channels/tracker_erasure.py)."""
+        self._request("DELETE", f"/webhooks/erasure/conversations/{conversation_id}")
+
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._client.request(method, path, **kwargs)
@@ -132,7 +138,7 @@ class RasaGateway:
             raise BotUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 400:
             raise BotUnavailable(f"{method} {path}: HTTP {response.status_code}")
-        if response.status_code == 204:  # PUT /model: done, nothing to say
+        if response.status_code == 204:  # PUT /model, the erasure route: done, nothing to say
             return None
         try:
             return response.json()

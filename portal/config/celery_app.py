@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -33,6 +34,15 @@ app.conf.update(
         "raise-waiting-priorities": {
             "task": "handoff.tasks.raise_waiting_priorities",
             "schedule": 30.0,
+        },
+        # docs/privacy.md: the retention job at night (UTC), and another try of any tracker the bot still holds.
+        "erase-expired-conversations": {
+            "task": "conversations.tasks.erase_expired_conversations",
+            "schedule": crontab(hour=3, minute=15),
+        },
+        "erase-bot-trackers": {
+            "task": "conversations.tasks.erase_bot_trackers",
+            "schedule": crontab(minute=45),
         },
     },
 )

@@ -293,6 +293,12 @@ WIDGET_TOKEN_MAX_AGE_SECONDS = _env_int("SWITCHBOARD_WIDGET_TOKEN_MAX_AGE_SECOND
 # A queued handoff's priority goes up one step each time it has waited this long.
 HANDOFF_PRIORITY_RAISE_AFTER_SECONDS = _env_int("SWITCHBOARD_PRIORITY_RAISE_AFTER_SECONDS", 300)
 
+# --- personal data (docs/privacy.md) --------------------------------------------------------------------------
+# A conversation with no activity (a message or a change of status) for this many days is erased, in the portal
+# and in the bot's tracker store, by a daily beat job; at most RETENTION_BATCH_SIZE conversations a transaction.
+RETENTION_DAYS = _env_int("SWITCHBOARD_RETENTION_DAYS", 365)
+RETENTION_BATCH_SIZE = _env_int("SWITCHBOARD_RETENTION_BATCH_SIZE", 200)
+
 # --- flood limits (conversations/limits.py; docs/protocol.md, "Limits") -------------------------------------
 # "count/period": period s, m, h or d, optionally with a multiplier ("20/10m": 20 per 10 minutes).
 RATE_LIMITS = {

@@ -129,6 +129,10 @@ class CustomerConsumer(FrameSocket):
         )
         return frames.message_view(message)
 
+    async def conversation_erased(self, event: dict[str, Any]) -> None:
+        # Nothing of the conversation is left to show or write to: as for a token naming no conversation.
+        await self.close(code=CLOSE_UNKNOWN_CONVERSATION)
+
     @database_sync_to_async
     def _snapshot(self, conversation_id: uuid.UUID) -> frames.CustomerSnapshotFrame:
         conversation = selectors.conversation_get(conversation_id)

@@ -18,15 +18,19 @@ from bot_gateway.client import BotTurn
 from contracts.handoff import HandoffReason, HandoffRequest, Priority
 from conversations import selectors, services, transitions
 from conversations.context import build_context_packet
-from conversations.models import Conversation, ConversationStatus, Delivery, Handoff, Message, Sender
+from conversations.models import (
+    UNANSWERED,
+    Conversation,
+    ConversationStatus,
+    Delivery,
+    Handoff,
+    Message,
+    Sender,
+)
 
 logger = logging.getLogger(__name__)
 
 BOT_UNAVAILABLE_NOTICE = "Our assistant can't answer right now. A person will reply here as soon as possible."
-
-
-# A customer message the bot has not answered yet: waiting for its turn, or with the bot now.
-UNANSWERED = (Delivery.PENDING, Delivery.SENDING)
 
 
 def _lock_conversation_of(message_id: int) -> Conversation | None:

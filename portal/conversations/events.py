@@ -96,6 +96,13 @@ def conversation_status_changed(conversation: Any) -> None:
     )
 
 
+def conversation_erased(conversation_id: uuid.UUID) -> None:
+    """The conversation was erased (conversations/privacy.py): its customer's socket closes, agents let it go."""
+    publish_on_commit(
+        conversation_group(conversation_id), {"type": "conversation.erased", "conversation_id": str(conversation_id)}
+    )
+
+
 def handoff_changed(handoff: Any) -> None:
     """Queued, claimed, raised in priority, resolved or handed back: every agent's inbox hears of it."""
     publish_on_commit(AGENTS_GROUP, {"type": "handoff.changed", "handoff": handoff_view(handoff).model_dump()})

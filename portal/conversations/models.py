@@ -80,6 +80,10 @@ class Delivery(models.TextChoices):
     SKIPPED = "skipped"  # written while a person had the conversation: never meant for the bot
 
 
+# A customer message the bot has not answered yet: waiting for its turn, or with the bot now.
+UNANSWERED = (Delivery.PENDING, Delivery.SENDING)
+
+
 class Message(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     # 1, 2, 3, … within the conversation, in the order stored: a client that sees a number skipped knows it
@@ -227,7 +231,10 @@ class AuditRecord(AppendOnlyRecord):
     PROTECTed (deactivate a user, never delete one who has records)."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # None: the portal itself (the retention job's erasures).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     action = models.CharField(max_length=16, choices=AuditAction.choices)
     # Not a foreign key: the trail outlives the conversation (an erasure is itself recorded).
     conversation_id = models.UUIDField(db_index=True)
@@ -241,3 +248,21 @@ class AuditRecord(AppendOnlyRecord):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_id} {self.action} {self.conversation_id}"
+
+
+class TrackerErasure(models.Model):
+    """A conversation erased in the portal whose tracker the bot still holds: written in the erasure's
+    transaction, deleted once the bot confirms (conversations/privacy.py), so a bot that was down is asked again
+    on the next run and nothing is forgotten. Holds only the conversation's id."""
+
+    conversation_id = models.UUIDField(unique=True)
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} ({self.attempts} attempts)"

@@ -5,7 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from conversations.models import AuditRecord, Conversation, Message
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from conversations.models import (
+    UNANSWERED,
+    AuditRecord,
+    Conversation,
+    ConversationStatus,
+    Message,
+    Sender,
+    TrackerErasure,
+)
 
 
 def conversation_get(conversation_id: uuid.UUID | str) -> Conversation | None:
@@ -51,3 +61,45 @@ def audit_records(
     if actor_id is not None:
         records = records.filter(actor_id=actor_id)
     return list(records.order_by("-at", "-id")[:limit])
+
+
+def tracker_erasures_pending(*, limit: int) -> list[uuid.UUID]:
+    """Conversations erased in the portal whose tracker the bot may still hold, oldest first."""
+    return list(TrackerErasure.objects.order_by("requested_at", "id").values_list("conversation_id", flat=True)[:limit])
+
+
+# --- personal data (conversations/privacy.py) ---------------------------------------------------------------
+
+
+def customer_waiting() -> Q:
+    """Conversations a customer is waiting on (queued, with an agent, or a message the bot has not answered):
+    never erased, whatever their age."""
+    unanswered = Message.objects.filter(
+        conversation=OuterRef("pk"), sender=Sender.CUSTOMER, delivery__in=UNANSWERED
+    )
+    return Q(status__in=[ConversationStatus.QUEUED, ConversationStatus.ASSIGNED]) | Q(Exists(unanswered))
+
+
+def inactive_since(cutoff: datetime) -> QuerySet[Conversation]:
+    """Conversations with no activity since `cutoff` (no change of status, no message at or after it) that no
+    customer is waiting on."""
+    recent = Message.objects.filter(conversation=OuterRef("pk"), created_at__gte=cutoff)
+    return (
+        Conversation.objects.filter(status_changed_at__lt=cutoff)
+        .exclude(Exists(recent))
+        .exclude(customer_waiting())
+    )
+
+
+def customer_conversations(*, conversation_ids: list[uuid.UUID]) -> list[Conversation]:
+    """The conversations found for a customer's request, oldest first, each with `message_count`,
+    `handoff_count` and `waiting` (a customer waits on it: it cannot be erased yet)."""
+    found = Conversation.objects.filter(pk__in=conversation_ids)
+    waiting = set(found.filter(customer_waiting()).values_list("pk", flat=True))
+    counted = found.annotate(
+        message_count=Count("messages", distinct=True), handoff_count=Count("handoffs", distinct=True)
+    )
+    conversations: list[Conversation] = [c for c in counted.order_by("created_at", "id")]
+    for conversation in conversations:
+        conversation.waiting = conversation.pk in waiting  # type: ignore[attr-defined]
+    return conversations

@@ -20,8 +20,8 @@ from bot_gateway.client import (
     get_gateway,
     turn_in_tracker,
 )
-from conversations import delivery
-from conversations.models import Message, Sender
+from conversations import delivery, privacy, selectors
+from conversations.models import UNANSWERED, Message, Sender
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def sweep_undelivered_messages() -> int:
     task). Returns how many were handed off."""
     deadline = timezone.now() - timedelta(seconds=settings.BOT_DELIVERY_DEADLINE_SECONDS)
     stale = list(
-        Message.objects.filter(sender=Sender.CUSTOMER, delivery__in=delivery.UNANSWERED, created_at__lt=deadline)
+        Message.objects.filter(sender=Sender.CUSTOMER, delivery__in=UNANSWERED, created_at__lt=deadline)
         .order_by("created_at")
         .values_list("pk", flat=True)
     )
@@ -110,3 +110,35 @@ def sweep_undelivered_messages() -> int:
             message_id=message_id, detail=f"not answered within {settings.BOT_DELIVERY_DEADLINE_SECONDS} s"
         )
     return len(stale)
+
+
+@shared_task(acks_late=True)
+def erase_expired_conversations() -> int:
+    """The retention job (daily, beat): erase one batch of conversations inactive for RETENTION_DAYS; while
+    batches come full, queue the next one (each task stays short). Returns how many this batch erased."""
+    erased = privacy.conversations_erase_expired()
+    if erased >= settings.RETENTION_BATCH_SIZE:
+        erase_expired_conversations.delay()
+    logger.info("retention: %s conversations erased", erased)
+    return erased
+
+
+@shared_task(acks_late=True)
+def erase_bot_trackers() -> int:
+    """Ask the bot to erase the tracker of each conversation erased in the portal, a batch at a time; each is
+    forgotten only once the bot confirms. A bot that cannot be reached stops the run: the rest wait for the
+    next (hourly, beat; and after every erasure). Returns how many the bot erased."""
+    gateway = get_gateway()
+    erased = 0
+    for conversation_id in selectors.tracker_erasures_pending(limit=settings.RETENTION_BATCH_SIZE):
+        try:
+            gateway.erase_tracker(conversation_id)
+        except BotUnavailable as exc:
+            privacy.tracker_erasure_failed(conversation_id=conversation_id, detail=str(exc))
+            logger.warning("bot trackers not erased yet (%s): %s", conversation_id, exc)
+            return erased
+        privacy.tracker_erasure_done(conversation_id=conversation_id)
+        erased += 1
+    if erased >= settings.RETENTION_BATCH_SIZE:
+        erase_bot_trackers.delay()
+    return erased

@@ -208,6 +208,10 @@ class AgentConsumer(FrameSocket):
         if not self._may_read(event["status"], event["agent_id"]):
             await self._leave(uuid.UUID(event["conversation_id"]))
 
+    async def conversation_erased(self, event: dict[str, Any]) -> None:
+        # Its messages are gone: a later frame about it is answered as for any unknown conversation.
+        await self._leave(uuid.UUID(event["conversation_id"]))
+
     async def access_changed(self, event: dict[str, Any]) -> None:
         before = self.access.perms
         if await self._still_allowed() and self.access.perms != before:

@@ -41,7 +41,7 @@ for _receive in (
 
 @dataclass
 class FakeRasa:
-    """Speaks the three Rasa HTTP calls the bot gateway makes. `answer(text)` gives the REST channel's reply list;
+    """Speaks the Rasa HTTP calls the bot gateway makes (the erasure route's too). `answer(text)` gives the REST channel's reply list;
     `status` forces an HTTP status; `delay` makes it slow (so turns that overlap show); every request is recorded.
     Like Rasa it keeps each turn in the sender's tracker (the user event with the request's metadata, then the
     bot's messages), unless `tracker` is set. `stall_next` seconds: the next turn is run and kept, but answered
@@ -72,6 +72,10 @@ class FakeRasa:
             return self.status, b'{"error": "boom"}'
         if self.raw_body is not None:
             return 200, self.raw_body
+        if method == "DELETE" and path.startswith("/webhooks/erasure/conversations/"):
+            with self.lock:  # like the bot's erasure route: the tracker goes, and 204 whether it was there or not
+                self.events.pop(path.split("?")[0].split("/")[4], None)
+            return 204, b""
         if path.startswith("/webhooks/rest/webhook"):
             return 200, json.dumps(self._turn(body)).encode()
         if path.endswith("/tracker/events"):
@@ -112,6 +116,14 @@ class FakeRasa:
         time.sleep(stall)
         return replies
 
+    def erased(self) -> list[str]:
+        """The conversations whose tracker the portal asked to erase, in order."""
+        return [
+            path.split("?")[0].split("/")[4]
+            for method, path, _ in self.requests
+            if method == "DELETE" and path.startswith("/webhooks/erasure/conversations/")
+        ]
+
     def bot_inputs(self, sender: str | None = None) -> list[str]:
         return [
             body["message"]
@@ -130,7 +142,8 @@ def fake_rasa(settings: Any) -> Iterator[FakeRasa]:
             body = json.loads(self.rfile.read(length)) if length else None
             status, payload = rasa.respond(method, self.path, body)
             self.send_response(status)
-            self.send_header("content-type", "application/json")
+            if payload:
+                self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
@@ -140,6 +153,9 @@ def fake_rasa(settings: Any) -> Iterator[FakeRasa]:
 
         def do_POST(self) -> None:
             self._answer("POST")
+
+        def do_DELETE(self) -> None:
+            self._answer("DELETE")
 
         def log_message(self, *args: Any) -> None:
             pass

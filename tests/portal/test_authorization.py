@@ -21,6 +21,7 @@ from agents.roles import Role
 from agents.services import user_set_up
 from config.asgi import application
 from conversations import transitions
+from conversations.models import AuditAction, AuditRecord, Conversation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -234,6 +235,28 @@ def page(path: str) -> Callable[[Scene], Awaitable[bool]]:
     return scenario  # type: ignore[return-value]
 
 
+def customer_data(action: str) -> Callable[[Scene], Awaitable[bool]]:
+    """POST a confirmed export or erasure of a conversation: allowed when it was done, and so audited."""
+
+    @database_sync_to_async
+    def scenario(scene: Scene) -> bool:
+        conversation = start_conversation()
+        client = Client()
+        client.force_login(scene.me)
+        response = client.post(
+            "/agents/customer-data/", {"conversation": str(conversation.pk), "action": action, "confirm": "yes"}
+        )
+        assert response.status_code in (200, 302, 403), response.status_code
+        audited = AuditRecord.objects.filter(
+            action=AuditAction.EXPORTED if action == "export" else AuditAction.ERASED, conversation_id=conversation.pk
+        ).exists()
+        assert audited == (response.status_code != 403)
+        assert Conversation.objects.filter(pk=conversation.pk).exists() == (action == "export" or not audited)
+        return audited
+
+    return scenario  # type: ignore[return-value]
+
+
 SCENARIOS: dict[str, Callable[[Scene], Awaitable[bool]]] = {
     "socket.connect": socket_connect,
     "inbox.others": inbox_others,
@@ -257,6 +280,9 @@ SCENARIOS: dict[str, Callable[[Scene], Awaitable[bool]]] = {
     "page.oversight": page("/agents/manager/oversight/"),
     "page.oversight.export": page("/agents/manager/oversight/export/intents.csv"),
     "page.admin": page("/admin/"),
+    "page.customer_data": page("/agents/customer-data/"),
+    "customer_data.export": customer_data("export"),
+    "customer_data.erase": customer_data("erase"),
 }
 
 

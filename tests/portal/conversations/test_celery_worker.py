@@ -29,8 +29,8 @@ from django.db import connection
 from portal_support import new_client_id, start_conversation
 
 from config.celery_app import app
-from conversations import delivery, events, services
-from conversations.models import Delivery, Message
+from conversations import events, services
+from conversations.models import UNANSWERED, Delivery, Message
 
 pytestmark = [
     pytest.mark.celery_worker,
@@ -109,7 +109,7 @@ def worker(fake_rasa: Any, settings: Any) -> Iterator[subprocess.Popen]:
 
 def wait_until_answered(worker: subprocess.Popen, message_ids: list[int], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while Message.objects.filter(pk__in=message_ids, delivery__in=delivery.UNANSWERED).exists():
+    while Message.objects.filter(pk__in=message_ids, delivery__in=UNANSWERED).exists():
         if worker.poll() is not None:
             pytest.fail(f"the worker exited:\n{worker.stdout.read() if worker.stdout else ''}")
         assert time.monotonic() < deadline, f"the worker did not answer within {timeout} s"
