@@ -140,6 +140,7 @@ class ExportedHandoff(ExportShape):
 
 class ExportedConversation(ExportShape):
     id: uuid.UUID
+    customer_id: str  # the bank's id of the verified customer; blank for an anonymous visitor
     status: str
     created_at: datetime
     resolved_at: datetime | None
@@ -172,6 +173,7 @@ def customer_data_export(*, conversation_ids: list[uuid.UUID], actor: Any) -> Cu
         exported.append(
             ExportedConversation(
                 id=conversation.pk,
+                customer_id=conversation.customer_id,
                 status=conversation.status,
                 created_at=conversation.created_at,
                 resolved_at=conversation.resolved_at,

@@ -91,10 +91,16 @@ def inactive_since(cutoff: datetime) -> QuerySet[Conversation]:
     )
 
 
-def customer_conversations(*, conversation_ids: list[uuid.UUID]) -> list[Conversation]:
-    """The conversations found for a customer's request, oldest first, each with `message_count`,
-    `handoff_count` and `waiting` (a customer waits on it: it cannot be erased yet)."""
-    found = Conversation.objects.filter(pk__in=conversation_ids)
+def customer_conversations(*, customer_id: str = "", conversation_id: uuid.UUID | None = None) -> list[Conversation]:
+    """A customer's conversations for their data-protection request: every one of the verified customer
+    `customer_id`, or the one `conversation_id` (an anonymous visitor's); oldest first, each with
+    `message_count`, `handoff_count` and `waiting` (a customer waits on it: it cannot be erased yet)."""
+    if customer_id:
+        found = Conversation.objects.filter(customer_id=customer_id)
+    elif conversation_id is not None:
+        found = Conversation.objects.filter(pk=conversation_id)
+    else:
+        return []
     waiting = set(found.filter(customer_waiting()).values_list("pk", flat=True))
     counted = found.annotate(
         message_count=Count("messages", distinct=True), handoff_count=Count("handoffs", distinct=True)

@@ -46,19 +46,26 @@ def audit(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def customer_data(request: HttpRequest) -> HttpResponse:
-    """Find one customer's conversations (`?conversation=<uuid>`), then export them (a JSON download) or erase
-    them (POST, each confirmed by a ticked box); both audited (conversations/privacy.py)."""
+    """Find one customer's conversations (`?customer=<the bank's id>` of a verified customer, or
+    `?conversation=<uuid>`), then export them (a JSON download) or erase them (POST, each confirmed by a ticked
+    box); both audited (conversations/privacy.py)."""
     if not roles.access_of(request.user).has(roles.Perm.PROTECT_DATA):
         return render(request, "agents/not_agent.html", status=403)
     if request.method == "POST":
         return _act_on_customer_data(request)
-    query = request.GET.get("conversation", "").strip()
-    conversation_id = _uuid(query)
-    found = selectors.customer_conversations(conversation_ids=[conversation_id]) if conversation_id else []
+    customer = request.GET.get("customer", "").strip()
+    conversation = request.GET.get("conversation", "").strip()
+    found = selectors.customer_conversations(customer_id=customer, conversation_id=_uuid(conversation))
     return render(
         request,
         "handoff/customer_data.html",
-        {"query": query, "searched": bool(query), "conversations": found, "retention_days": settings.RETENTION_DAYS},
+        {
+            "customer": customer,
+            "conversation": conversation,
+            "searched": bool(customer or conversation),
+            "conversations": found,
+            "retention_days": settings.RETENTION_DAYS,
+        },
     )
 
 

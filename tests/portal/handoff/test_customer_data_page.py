@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from portal_support import queue_conversation, start_conversation, store_message
 
+from conversations import services
 from conversations.models import AuditRecord, Conversation, Delivery, Message, TrackerErasure
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,3 +90,25 @@ def test_a_conversation_a_customer_waits_on_is_not_erased(sue: Any, fake_rasa: A
     assert "was not erased: a customer is waiting on it" in response.content.decode()
     assert Conversation.objects.filter(pk=conversation.pk).exists()
     assert not AuditRecord.objects.filter(action="erased").exists()
+
+
+def test_finds_exports_and_erases_every_conversation_of_a_verified_customer(sue: Any, fake_rasa: Any) -> None:
+    theirs = [services.conversation_start(customer_id="C-1001") for _ in range(2)]
+    someone_else = services.conversation_start(customer_id="C-1002")
+    anonymous = talked()
+    client = signed_in(sue)
+    page = client.get(PAGE, {"customer": "C-1001"}).content.decode()
+    assert page.count('data-testid="customer-data-row"') == 2
+    assert str(someone_else.pk) not in page and str(anonymous.pk) not in page
+
+    ids = [str(c.pk) for c in theirs]
+    export = json.loads(client.post(PAGE, {"conversation": ids, "action": "export", "confirm": "yes"}).content)
+    assert [(c["id"], c["customer_id"]) for c in export["conversations"]] == [(i, "C-1001") for i in ids]
+    client.post(PAGE, {"conversation": ids, "action": "erase", "confirm": "yes"})
+    assert set(Conversation.objects.values_list("pk", flat=True)) == {someone_else.pk, anonymous.pk}
+    assert sorted(AuditRecord.objects.values_list("action", "conversation_id")) == sorted(
+        [("exported", c.pk) for c in theirs] + [("erased", c.pk) for c in theirs]
+    )
+    # The trail keeps no customer id: the erased customer is not findable through it.
+    assert "C-1001" not in json.dumps(list(AuditRecord.objects.values_list("detail", flat=True)))
+    assert sorted(fake_rasa.erased()) == sorted(ids)

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0009_handoff_message_and_label'),
+        ('conversations', '0010_conversation_customer'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
