@@ -1,5 +1,5 @@
 """The bot's tracker-erasure route deletes every session of one conversation from the tracker store (in memory,
-SQL; Redis is checked on a real Rasa, docs/privacy.md), through Rasa's wrappers, and only with the API's token."""
+SQL, development's process-wide store; Redis is checked on a real Rasa, docs/privacy.md), through Rasa's wrappers, and only with the API's token."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from rasa.core.tracker_store import (
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Restarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from tracker_stores import ProcessTrackerStore
 
 
 def saved(store: TrackerStore, sender: str, *texts: str) -> None:
@@ -33,12 +34,13 @@ def events_of(store: TrackerStore, sender: str) -> int:
     return 0 if tracker is None else len(tracker.events)
 
 
-@pytest.mark.parametrize("kind", ["memory", "sql", "wrapped"])
+@pytest.mark.parametrize("kind", ["memory", "process", "sql", "wrapped"])
 def test_erases_one_conversation_and_no_other(kind: str) -> None:
     domain = Domain.empty()
-    inner: TrackerStore = SQLTrackerStore(domain, dialect="sqlite", db=":memory:") if kind == "sql" else (
-        InMemoryTrackerStore(domain)
-    )
+    inner: TrackerStore = {
+        "sql": lambda: SQLTrackerStore(domain, dialect="sqlite", db=":memory:"),
+        "process": lambda: ProcessTrackerStore(domain),  # development's (bot/endpoints.yml)
+    }.get(kind, lambda: InMemoryTrackerStore(domain))()
     store = AwaitableTrackerStore(FailSafeTrackerStore(inner)) if kind == "wrapped" else inner
     saved(store, "gone", "my card was stolen", "hello again")
     saved(store, "kept", "hi")
