@@ -75,8 +75,11 @@ def messages_wait_for_bot(*, conversation_id: uuid.UUID | str) -> bool:
     return _unanswered(conversation_id).filter(delivery=Delivery.PENDING).exists()
 
 
-def queue_for_person(conversation: Conversation, request: HandoffRequest, tracker: dict | None) -> Handoff:
-    """Hand the conversation to the queue with its context packet: from the bot's tracker, or (bot down) none."""
+def queue_for_person(
+    conversation: Conversation, request: HandoffRequest, tracker: dict | None, *, message_id: int | None
+) -> Handoff:
+    """Hand the conversation to the queue with its context packet: from the bot's tracker, or (bot down) none.
+    `message_id`: the customer message whose turn led here (the NLU inbox's "what followed"), if one did."""
     packet = build_context_packet(
         conversation_id=conversation.pk,
         request=request,
@@ -84,7 +87,9 @@ def queue_for_person(conversation: Conversation, request: HandoffRequest, tracke
         tracker=tracker,
         queued_at=timezone.now(),
     )
-    return transitions.conversation_queue(conversation_id=conversation.pk, request=request, context=packet)
+    return transitions.conversation_queue(
+        conversation_id=conversation.pk, request=request, context=packet, message_id=message_id
+    )
 
 
 @transaction.atomic
@@ -99,7 +104,7 @@ def record_bot_turn(*, message_id: int, turn: BotTurn, tracker: dict | None) -> 
         return
     services.messages_post_bot(conversation=conversation, replies=turn.replies)
     if turn.handoff:
-        queue_for_person(conversation, turn.handoff, tracker)
+        queue_for_person(conversation, turn.handoff, tracker, message_id=message_id)
 
 
 @transaction.atomic
@@ -117,4 +122,4 @@ def fail_open(*, message_id: int, detail: str) -> None:
     request = HandoffRequest(
         reason=HandoffReason.BOT_UNAVAILABLE, priority=Priority.NORMAL, note=detail[:200]
     )
-    queue_for_person(conversation, request, tracker=None)
+    queue_for_person(conversation, request, tracker=None, message_id=message_id)

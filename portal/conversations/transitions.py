@@ -89,9 +89,10 @@ def _check_owner(conversation: Conversation, agent: Any) -> None:
 
 @transaction.atomic
 def conversation_queue(
-    *, conversation_id: uuid.UUID, request: HandoffRequest, context: ContextPacket
+    *, conversation_id: uuid.UUID, request: HandoffRequest, context: ContextPacket, message_id: int | None = None
 ) -> Handoff:
-    """bot → queued: the conversation waits for a person, with its context packet."""
+    """bot → queued: the conversation waits for a person, with its context packet; `message_id` is the customer
+    message whose bot turn asked for it (or failed), none when it was opened otherwise."""
     conversation = _locked(conversation_id)
     _move(conversation, Status.QUEUED)
     queued_at = datetime.fromisoformat(context.queued_at)
@@ -102,6 +103,7 @@ def conversation_queue(
         # Past its address's limit it still reaches people, but behind every other customer's (the inbox).
         over_limit=limits.handoff_over_limit(conversation.client_key),
         context=context.model_dump(),
+        message_id=message_id,
         queued_at=queued_at,
         priority_changed_at=queued_at,
     )

@@ -76,7 +76,7 @@ def queue_conversation(conversation: Any, reason: str = "explicit_request", prio
     from conversations.delivery import queue_for_person
 
     request = HandoffRequest(reason=HandoffReason(reason), priority=Priority(priority))
-    return queue_for_person(conversation, request, tracker=None)
+    return queue_for_person(conversation, request, tracker=None, message_id=None)
 
 
 def new_client_id() -> str:

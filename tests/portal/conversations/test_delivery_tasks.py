@@ -133,20 +133,22 @@ def test_a_resent_message_is_stored_and_delivered_once(fake_rasa: Any) -> None:
 
 
 def test_the_bots_handoff_queues_the_conversation_with_its_context(fake_rasa: Any) -> None:
+    conversation = start_conversation()
+    say(conversation, "hello")
     fake_rasa.answer = handoff_answer(reason="sensitive_topic", priority="urgent")
     fake_rasa.tracker = {
         "slots": {"card_last_four": "4242"},
         "events": [{"event": "user", "parse_data": {"intent": {"name": "report_fraud", "confidence": 0.9}}}],
     }
-    conversation = start_conversation()
-    say(conversation, "someone took £250 from my card ending 4242")
+    message = say(conversation, "someone took £250 from my card ending 4242")
     conversation.refresh_from_db()
     assert conversation.status == ConversationStatus.QUEUED
     handoff = Handoff.objects.get(conversation=conversation)
     assert (handoff.reason, handoff.priority) == ("sensitive_topic", "urgent")
+    assert handoff.message == message  # the message whose turn asked for it, not the conversation's first
     assert handoff.context["intent"] == {"name": "report_fraud", "confidence": 0.9}
     assert handoff.context["slots"] == {"card_last_four": "4242"}
-    assert [line["sender"] for line in handoff.context["transcript"]] == ["customer", "bot"]
+    assert [line["sender"] for line in handoff.context["transcript"]] == ["customer", "bot", "customer", "bot"]
 
 
 def test_the_bot_is_silent_while_a_person_has_the_conversation(fake_rasa: Any, alex: Any) -> None:
@@ -176,7 +178,7 @@ def test_bot_down_fails_open_keeps_the_message_and_tells_the_customer(rasa_down:
     assert conversation.status == ConversationStatus.QUEUED
     assert transcript(conversation) == [("customer", "hi"), ("system", BOT_UNAVAILABLE_NOTICE)]
     handoff = Handoff.objects.get(conversation=conversation)
-    assert handoff.reason == "bot_unavailable"
+    assert (handoff.reason, handoff.message) == ("bot_unavailable", message)
     assert handoff.context["intent"] is None and handoff.context["transcript"][0]["text"] == "hi"
 
 
