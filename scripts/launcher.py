@@ -287,8 +287,8 @@ class StackConfig:
     @property
     def redis_url(self) -> str:
         """The stack's own Redis, without a database number: the portal takes /0 (channel layer), /1 (Celery
-        broker) and /2 (cache) unless CHANNEL_LAYER_URL / CELERY_BROKER_URL / CACHE_URL name another; the rest
-        are free."""
+        broker), /2 (cache) and /3 (the bot's NLU stream) unless CHANNEL_LAYER_URL / CELERY_BROKER_URL /
+        CACHE_URL / NLU_STREAM_URL name another; the rest are free."""
         return f"redis://:{self.redis_password}@{self.host}:{self.redis_port}"
 
     @property
@@ -329,15 +329,22 @@ def bot_base_env(base: Mapping[str, str]) -> dict[str, str]:
 
 
 def bot_env(config: StackConfig) -> dict[str, str]:
-    """Rasa and the action server of the stack: Rasa reaches the actions through endpoints.yml's variable."""
+    """Rasa and the action server of the stack: Rasa reaches the actions through endpoints.yml's variable, and
+    streams its readings to where the portal reads them (NLU_STREAM_URL, the same for both)."""
+    env = with_overrides(os.environ, config.env)
     return {
-        **bot_base_env(with_overrides(os.environ, config.env)),
+        **bot_base_env(env),
         "ACTION_SERVER_URL": f"{config.actions_url}/webhook",
+        NLU_STREAM_URL: env.get(NLU_STREAM_URL) or f"{config.redis_url}/{EMBEDDED_REDIS_DBS[NLU_STREAM_URL]}",
     }
 
 
-# The databases of the stack's own Redis the portal uses when no other Redis is named.
-EMBEDDED_REDIS_DBS = {"CHANNEL_LAYER_URL": 0, "CELERY_BROKER_URL": 1, "CACHE_URL": 2}
+# The variable naming the Redis where the bot's event broker and the portal's ingest meet (contracts/nlu_stream.py
+# has the name too; the launcher imports only the standard library).
+NLU_STREAM_URL = "NLU_STREAM_URL"
+# The databases of the stack's own Redis the portal (and, for the NLU stream, the bot) uses when no other Redis
+# is named.
+EMBEDDED_REDIS_DBS = {"CHANNEL_LAYER_URL": 0, "CELERY_BROKER_URL": 1, "CACHE_URL": 2, NLU_STREAM_URL: 3}
 
 
 def portal_env(config: StackConfig) -> dict[str, str]:

@@ -21,13 +21,12 @@ from django.conf import settings
 
 from contracts.commands import BUTTON_METADATA_KEY
 from contracts.handoff import HandoffContractError, HandoffRequest, parse_handoff
+# Every customer message carries the portal's id to the bot under this metadata key: a turn whose answer was lost
+# is found by it in the tracker (docs/handoff.md), and the bot's reading of it is streamed back with it.
+from contracts.nlu_stream import MESSAGE_ID_KEY
 
 logger = logging.getLogger(__name__)
 
-
-# The key, in a REST-channel message's `metadata`, of the portal's id of that customer message. Rasa keeps the
-# metadata on the tracker's user event, so a turn whose answer was lost can be found there (docs/handoff.md).
-MESSAGE_ID_KEY = "switchboard_message_id"
 
 KEEPALIVE_SECONDS = 2.0
 

@@ -7,6 +7,7 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_init
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -43,6 +44,10 @@ app.conf.update(
         "erase-bot-trackers": {
             "task": "conversations.tasks.erase_bot_trackers",
             "schedule": crontab(minute=45),
+        },
+        "ingest-nlu-stream": {
+            "task": "tuning.tasks.ingest_nlu_stream",
+            "schedule": settings.NLU_INGEST_SECONDS,
         },
     },
 )

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 
+from contracts import nlu_stream
+
 REPO_DIR = Path(__file__).resolve().parents[2]
 PORTAL_DIR = REPO_DIR / "portal"
 DATA_DIR = Path(os.environ.get("SWITCHBOARD_DATA_DIR") or REPO_DIR / "var").resolve()
@@ -285,6 +287,15 @@ MODELS_DIR = DATA_DIR / "models"
 TRAINING_TIME_LIMIT_SECONDS = _env_int("SWITCHBOARD_TRAINING_TIME_LIMIT_SECONDS", 30 * 60)
 # The gate: a candidate may lose at most this much held-out accuracy against the model in production.
 GATE_ACCURACY_MARGIN = _env_float("SWITCHBOARD_GATE_ACCURACY_MARGIN", 0.01)
+# The Redis stream the bot's event broker writes every customer message's reading to (contracts/nlu_stream.py):
+# the same two variables as the bot's. Unset, nothing is read (`./switchboard run` names the stack's own Redis).
+NLU_STREAM_URL = os.environ.get(nlu_stream.URL_VARIABLE, "")
+NLU_STREAM_KEY = os.environ.get(nlu_stream.KEY_VARIABLE) or nlu_stream.DEFAULT_KEY
+NLU_STREAM_GROUP = os.environ.get("SWITCHBOARD_NLU_STREAM_GROUP") or "portal"  # the portal's consumer group
+NLU_INGEST_SECONDS = _env_float("SWITCHBOARD_NLU_INGEST_SECONDS", 5.0)  # how often beat runs the ingest
+NLU_INGEST_BATCH = _env_int("SWITCHBOARD_NLU_INGEST_BATCH", 500)  # entries read, stored and acked together
+# An entry read but not acknowledged this long (its worker died before the commit) is taken by the next ingest.
+NLU_INGEST_RECLAIM_SECONDS = _env_int("SWITCHBOARD_NLU_INGEST_RECLAIM_SECONDS", 60)
 
 # --- sockets, sessions, handoffs ----------------------------------------------------------------------------
 SWITCHBOARD_MAX_FRAME_BYTES = _env_int("SWITCHBOARD_MAX_FRAME_BYTES", 16384)

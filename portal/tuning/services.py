@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -11,9 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from contracts.redaction import mask_personal_data
+from conversations.models import Message, Sender
 from tuning import bot_data, selectors, training_data
 from tuning.audit import governance_record
 from tuning.models import GovernanceAction, NluRecord, Review, TrainingExample, Verdict
+from tuning.nlu_stream import NluReading
+
+logger = logging.getLogger(__name__)
 
 
 class ReviewRefused(Exception):
@@ -137,3 +142,36 @@ def training_examples_export(*, actor: Any, via: str) -> str:
         actor=actor, action=GovernanceAction.EXAMPLES_EXPORTED, detail={"count": len(examples), "via": via}
     )
     return training_data.nlu_yaml(examples)
+
+
+@transaction.atomic
+def nlu_records_store(*, readings: Iterable[NluReading]) -> int:
+    """An NluRecord for each reading the bot streamed, linked to its customer message; how many were new. A reading
+    already stored (an entry read again) is not stored twice; one of a message this portal does not have (erased
+    with its conversation, or of another deployment on a shared Redis) is skipped."""
+    readings = list(readings)
+    messages = dict(
+        Message.objects.filter(pk__in=[r.message_id for r in readings], sender=Sender.CUSTOMER).values_list(
+            "pk", "conversation_id"
+        )
+    )
+    now = timezone.now()
+    records = [
+        NluRecord(
+            message_id=reading.message_id,
+            text=mask_personal_data(reading.text),  # masked by the bot's channel already: never trusted
+            intent=reading.intent[:100],
+            confidence=reading.confidence,
+            ranking=[ranked.model_dump() for ranked in reading.ranking],
+            entities=[entity.model_dump() for entity in reading.entities],
+            model_id=reading.model_id,
+            classified_at=reading.classified_at or now,
+        )
+        for reading in readings
+        if messages.get(reading.message_id) == reading.conversation_id
+    ]
+    if skipped := len(readings) - len(records):
+        logger.info("%d NLU readings skipped: their messages are not this portal's (erased, or another's)", skipped)
+    before = NluRecord.objects.filter(message_id__in=[r.message_id for r in records]).count()
+    NluRecord.objects.bulk_create(records, ignore_conflicts=True)
+    return NluRecord.objects.filter(message_id__in=[r.message_id for r in records]).count() - before

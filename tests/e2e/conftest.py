@@ -6,7 +6,8 @@ first), a Celery worker and beat, all through scripts/launcher.py (the same comm
 until they are healthy; and stops them at the end. The database is PostgreSQL when DATABASE_URL names
 one (CI), otherwise a temporary SQLite file. When CHANNEL_LAYER_URL or CELERY_BROKER_URL names Redis
 (CI), the channel layer and the broker are that Redis, under an instance name of the stack's own
-(SWITCHBOARD_INSTANCE: its Celery queue and channel-layer prefix); else the stack's own Redis.
+(SWITCHBOARD_INSTANCE: its Celery queue and channel-layer prefix); else the stack's own Redis. The bot streams
+its readings (NLU records) to the stack's own Redis in both modes, where the stack's beat ingests them.
 When a test fails, the tail of every service's log is attached to its report.
 """
 
@@ -82,6 +83,9 @@ def stack_env(database_url: str) -> dict[str, str | None]:
     }
     for name in REDIS_SETTINGS:
         env[name] = os.environ.get(name) if os.environ.get(name, "").startswith("redis://") else None
+    # The bot's NLU stream on the stack's own Redis in both modes, on a key of the stack's own.
+    env["NLU_STREAM_URL"] = None
+    env["NLU_STREAM_KEY"] = f"{env['SWITCHBOARD_INSTANCE']}:nlu"
     return env
 
 

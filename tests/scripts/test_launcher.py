@@ -176,6 +176,20 @@ def test_the_stacks_own_redis_needs_its_password_and_is_restarted_if_it_dies(tmp
     assert (tmp_path / "redis" / "password").stat().st_mode & 0o077 == 0
 
 
+def test_the_bot_streams_its_readings_where_the_portal_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NLU_STREAM_URL", raising=False)
+    config = launcher.StackConfig(model_path=tmp_path, data_dir=tmp_path, env={}, redis_port=6399)
+    own = f"redis://:{config.redis_password}@127.0.0.1:6399/3"
+    assert launcher.bot_env(config)["NLU_STREAM_URL"] == launcher.portal_env(config)["NLU_STREAM_URL"] == own
+    named = launcher.StackConfig(
+        model_path=tmp_path, data_dir=tmp_path, env={"NLU_STREAM_URL": "redis://10.0.0.5:6379/7"}, redis_port=6399
+    )
+    assert launcher.bot_env(named)["NLU_STREAM_URL"] == launcher.portal_env(named)["NLU_STREAM_URL"]
+    assert launcher.bot_env(named)["NLU_STREAM_URL"] == "redis://10.0.0.5:6379/7"
+
+
 def test_the_portal_uses_the_stacks_own_redis_unless_the_environment_names_another(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

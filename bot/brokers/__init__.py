@@ -1,0 +1,1 @@
+"""Rasa event brokers of the bot (named in endpoints.yml)."""
