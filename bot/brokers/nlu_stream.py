@@ -19,7 +19,7 @@ import os
 import queue
 import threading
 from asyncio import AbstractEventLoop
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 import redis
 from rasa.core.brokers.broker import EventBroker
@@ -40,6 +40,8 @@ CLOSE_SECONDS = 2.0  # how long `close` lets the thread write what is queued whe
 LOG_EVERY = 1_000
 
 Entry = Dict[str, str]
+
+_PROCESS_BROKERS: Dict[Tuple[str, str], "NluStreamBroker"] = {}  # (url, key) -> the broker writing there
 
 
 class NluStreamBroker(EventBroker):
@@ -70,22 +72,29 @@ class NluStreamBroker(EventBroker):
     async def from_endpoint_config(
         cls, broker_config: EndpointConfig, event_loop: Optional[AbstractEventLoop] = None
     ) -> Optional["NluStreamBroker"]:
+        """The process's broker, made on first use. Rasa builds a new agent, and asks for a new broker, at each
+        model swap (PUT /model: a deploy or rollback) and never closes the old one: one broker, one thread and
+        one connection pool serve every agent of the process instead."""
         url = os.environ.get(URL_VARIABLE, "").strip()
         if not url:
             logger.info("NLU stream off: %s is not set", URL_VARIABLE)
             return None
         key = os.environ.get(KEY_VARIABLE, "").strip() or DEFAULT_KEY
         options = broker_config.kwargs if broker_config else {}
+        shared = _PROCESS_BROKERS.get((url, key))
+        if shared is not None and shared.is_ready():
+            return shared
         client = redis.Redis.from_url(
             url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS, health_check_interval=30
         )
         logger.info("NLU stream on: stream %r", key)
-        return cls(
+        broker = _PROCESS_BROKERS[(url, key)] = cls(
             client,
             key,
             maxlen=int(options.get("maxlen", MAXLEN)),
             queue_size=int(options.get("queue_size", QUEUE_SIZE)),
         )
+        return broker
 
     def publish(self, event: Dict[Text, Any]) -> None:
         entry = nlu_entry(event)
@@ -97,7 +106,7 @@ class NluStreamBroker(EventBroker):
             self._drop(1, "the queue is full")
 
     def is_ready(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.is_alive() and not self._stopping.is_set()
 
     async def close(self) -> None:
         """Let the thread write what is queued, for a moment, then stop it (a daemon: it never holds up Rasa's

@@ -121,8 +121,14 @@ def test_rasa_builds_it_from_the_endpoints_file_only_when_the_url_is_set(
         assert isinstance(broker, NluStreamBroker) and broker.is_ready()
         assert broker._key == "bank-a:nlu"
         assert broker._client.connection_pool.connection_kwargs["db"] == 5
+        # A model swap builds a new agent from the endpoints: it gets the same broker, not a second thread.
+        assert load_from_endpoints(endpoints) is broker
     finally:
         asyncio.run(broker.close())
+    assert not broker.is_ready()
+    reopened = load_from_endpoints(endpoints)  # closed (Rasa stopped and started in one process): a new one
+    assert reopened is not broker and reopened.is_ready()
+    asyncio.run(reopened.close())
 
 
 def test_a_customer_messages_reading_is_streamed(broker: NluStreamBroker, fake: FakeRedis) -> None:
