@@ -48,6 +48,8 @@ def screen_note(finding: dict[str, Any]) -> str:
     topic = screen_topics()[finding["topic"]]
     if finding["via"] == "phrase":
         why = f'phrase "{finding["signal"]}"'
+    elif finding["via"] == "clause":
+        why = f'the clause "{finding["signal"]}" reads as {finding["topic"]}'
     else:
         why = f'near "{finding["signal"]}" ({finding["similarity"]:.2f})'
     return f"{topic.note}. Safety screen: {finding['topic']}, {why}; the bot read {finding.get('intent')}"

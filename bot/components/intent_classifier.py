@@ -37,7 +37,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.sensitive_screen import EMBEDDING_KEY
+from components.sensitive_screen import CLAUSE_EMBEDDINGS_KEY, CLAUSES_KEY, EMBEDDING_KEY, clauses
 from components.sentence_encoder import SentenceEncoder
 from components.softmax_regression import SoftmaxRegression, fit_softmax_regression
 
@@ -161,25 +161,37 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Sets `intent` and `intent_ranking` on each message, as Rasa's classifiers do."""
+        """Sets `intent` and `intent_ranking` on each message, as Rasa's classifiers do; on a message of several
+        clauses, also `clauses`: the top intent of each, for the safety screen after this classifier."""
         texts = [(message.get(TEXT) or "").strip() for message in messages]
         classifiable = [i for i, text in enumerate(texts) if text] if self._regression else []
         rankings: Dict[int, List[Dict[Text, Any]]] = {}
         if classifiable:
+            # Each message and its clauses in one batch: one encoder call, one matmul.
+            batch = [(i, text) for i in classifiable for text in [texts[i], *clauses(texts[i])]]
+            batch_texts = [text for _, text in batch]
             with _threadpools.limit(limits=_INFERENCE_BLAS_THREADS, user_api="blas"):
-                embeddings = self._sentence_encoder().encode([texts[i] for i in classifiable])
-                features = self._features([texts[i] for i in classifiable], embeddings)
-                probabilities = self._regression.probabilities(*features)
-            # The safety screen after this classifier reads the same embedding rather than encoding again.
-            for index, embedding in zip(classifiable, embeddings):
-                messages[index].set(EMBEDDING_KEY, embedding)
-            rankings = {index: self._ranking(row) for index, row in zip(classifiable, probabilities)}
+                embeddings = self._sentence_encoder().encode(batch_texts)
+                probabilities = self._regression.probabilities(*self._features(batch_texts, embeddings))
+            for index in classifiable:
+                rows = [row for row, (owner, _) in enumerate(batch) if owner == index]
+                # The safety screen after this classifier reads the same embeddings rather than encoding again.
+                messages[index].set(EMBEDDING_KEY, embeddings[rows[0]])
+                rankings[index] = self._ranking(probabilities[rows[0]])
+                if len(rows) > 1:
+                    readings = [self._clause(batch[row][1], probabilities[row]) for row in rows[1:]]
+                    messages[index].set(CLAUSES_KEY, readings, add_to_output=True)
+                    messages[index].set(CLAUSE_EMBEDDINGS_KEY, embeddings[rows[1:]])
         for index, message in enumerate(messages):
             # Like DIETClassifier: an empty message, or no trained model, gives no intent.
             ranking = rankings.get(index, [])
             message.set(INTENT, ranking[0] if ranking else dict(_NO_INTENT), add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
+
+    def _clause(self, text: str, probabilities: np.ndarray) -> Dict[Text, Any]:
+        best = int(np.argmax(probabilities))
+        return {"text": text, "intent": self._intents[best], "confidence": round(float(probabilities[best]), 4)}
 
     def _ranking(self, probabilities: np.ndarray) -> List[Dict[Text, Any]]:
         order = np.argsort(-probabilities, kind="stable")

@@ -6,6 +6,11 @@ Two independent signals, from bot/triage/sensitive_topics.yml (the one file to r
   classifier already computed, so the screen costs a dot product, not a second encoding) and the topic's
   examples (its own, plus the training examples of the escalation intents it names).
 
+A message of several clauses ("what time do you open? someone took money from me") is also screened clause by
+clause: the classifier reads each clause too (`clauses` in the parse data), and a clause it reads as an escalation
+topic's intent, or that is near a topic's example, counts as if it were the whole message, so a routine question
+first cannot hide the serious matter after it.
+
 A signal phrase or a near example hands off; a `possible` phrase or a nearish example asks once. When the screen
 fires and the classifier's intent does not already go to a person, the intent becomes `sensitive_screen` (as
 FallbackClassifier makes it `nlu_fallback`), and the rule for it runs `action_screen`. The finding travels in
@@ -42,7 +47,24 @@ from components.sentence_encoder import SentenceEncoder
 SCREEN_KEY = "sensitive_screen"  # the finding, in the message's parse data
 SCREEN_INTENT = "sensitive_screen"  # the intent a flagged routine message gets
 EMBEDDING_KEY = "sentence_embedding"  # set by SentenceEmbeddingIntentClassifier on each message it encodes
+CLAUSES_KEY = "clauses"  # the classifier's reading of each clause of a message of several (Clause.as_dict)
+CLAUSE_EMBEDDINGS_KEY = "clause_embeddings"  # their embeddings, in the same order (not in the output)
 HAND_OFF, ASK = "hand_off", "ask"
+# Where one clause ends and another begins: sentence punctuation, a comma, or a conjunction that starts a new
+# matter. Clauses of fewer words carry too little to read on their own.
+_CLAUSE_BREAK = re.compile(r"[.?!;,\n]+|\s(?:but|and also|also|plus|because|cos|coz|as well as|then)\s", re.IGNORECASE)
+_CLAUSE_MIN_WORDS = 3
+MAX_CLAUSES = 4  # bounds the extra encoding a long message costs (about 4 ms a clause on this machine)
+
+
+def clauses(text: str) -> List[str]:
+    """The clauses of a message of several, at most MAX_CLAUSES (the longest); [] for a message of one."""
+    parts = [" ".join(part.split()) for part in _CLAUSE_BREAK.split(text)]
+    parts = [part for part in parts if len(part.split()) >= _CLAUSE_MIN_WORDS]
+    if len(parts) < 2:
+        return []
+    longest = set(sorted(parts, key=lambda part: -len(part))[:MAX_CLAUSES])
+    return [part for part in parts if part in longest][:MAX_CLAUSES]
 
 
 def normalise(text: str) -> str:
@@ -100,7 +122,11 @@ class Screen:
         self.hand_off_similarity = float(settings["similarity"]["hand_off"])
         self.ask_similarity = float(settings["similarity"]["ask"])
         self.escalation_intents = frozenset(settings["escalation_intents"])
+        self.clause_confidence = float(settings["clause_confidence"])
         self.topics = list(settings["topics"])
+        self.topic_of_intent = {
+            intent: topic for topic, rule in settings["topics"].items() for intent in rule.get("intents") or []
+        }
         self.lexicons = {
             topic: TopicLexicon(
                 _phrase_pattern(rule.get("signals") or []),
@@ -128,23 +154,50 @@ class Screen:
         classifier read): None if nothing."""
         plain = normalise(text)
         nearest = self._nearest(embedding)
-        own = self._nearest_of_intent(embedding, intent)
         # The first topic in the file wins a tie: it is ordered most urgent first.
         for topic in self.topics:
             signal, _ = self.lexicons[topic].match(plain)
             if signal:
                 return Finding(HAND_OFF, topic, signal, nearest.get(topic, (0.0, ""))[0], "phrase")
-        best_topic, (similarity, example) = max(nearest.items(), key=lambda item: item[1][0], default=("", (0.0, "")))
-        best_topic = best_topic if similarity > own else ""
-        if best_topic and similarity >= self.hand_off_similarity:
-            return Finding(HAND_OFF, best_topic, example, similarity, "nearness")
+        near = self._check_nearness(embedding, intent, nearest)
+        if near is not None and near.decision == HAND_OFF:
+            return near
         for topic in self.topics:
             _, possible = self.lexicons[topic].match(plain)
             if possible:
                 return Finding(ASK, topic, possible, nearest.get(topic, (0.0, ""))[0], "phrase")
-        if best_topic and similarity >= self.ask_similarity:
+        return near
+
+    def _check_nearness(
+        self,
+        embedding: Optional[np.ndarray],
+        intent: Optional[str],
+        nearest: Optional[Dict[str, Tuple[float, str]]] = None,
+    ) -> Optional[Finding]:
+        """A hand-off or an ask where the text is nearer a topic's example than any of its own intent's."""
+        nearest = self._nearest(embedding) if nearest is None else nearest
+        best_topic, (similarity, example) = max(nearest.items(), key=lambda item: item[1][0], default=("", (0.0, "")))
+        if not best_topic or similarity <= self._nearest_of_intent(embedding, intent):
+            return None
+        if similarity >= self.hand_off_similarity:
+            return Finding(HAND_OFF, best_topic, example, similarity, "nearness")
+        if similarity >= self.ask_similarity:
             return Finding(ASK, best_topic, example, similarity, "nearness")
         return None
+
+    def check_clauses(self, readings: Sequence[Tuple[Dict[str, Any], np.ndarray]]) -> Optional[Finding]:
+        """What the screen makes of a message's clauses (the classifier's reading of each, and its embedding): a
+        clause read as a topic's intent hands off; otherwise each is checked for nearness as a message would be
+        (the lexicon has already seen the whole text). The gravest finding, or None."""
+        findings = []
+        for clause, embedding in readings:
+            topic = self.topic_of_intent.get(clause["intent"])
+            if topic and clause["confidence"] >= self.clause_confidence:
+                similarity = self._nearest(embedding).get(topic, (0.0, ""))[0]
+                findings.append(Finding(HAND_OFF, topic, clause["text"], similarity, "clause"))
+            else:
+                findings.append(self._check_nearness(embedding, clause["intent"]))
+        return _gravest([f for f in findings if f is not None], self.topics)
 
     def _nearest_of_intent(self, embedding: Optional[np.ndarray], intent: Optional[str]) -> float:
         examples = self.intent_examples.get(intent or "")
@@ -165,6 +218,11 @@ class Screen:
             if len(best) == len(self.topics):
                 break
         return best
+
+
+def _gravest(findings: Sequence[Finding], topics: Sequence[str]) -> Optional[Finding]:
+    """A hand-off before an ask, then the topic first in the file (most urgent first)."""
+    return min(findings, key=lambda f: (f.decision != HAND_OFF, topics.index(f.topic)), default=None)
 
 
 def _cosines(unit_rows: np.ndarray, embedding: np.ndarray) -> np.ndarray:
@@ -270,6 +328,11 @@ class SensitiveTopicScreen(GraphComponent):
                 embedding = self._sentence_encoder().encode([text])[0]
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             finding = self._screen.check(text, embedding, intent)
+            if finding is None or finding.decision != HAND_OFF:
+                readings = list(zip(message.get(CLAUSES_KEY) or [], message.get(CLAUSE_EMBEDDINGS_KEY) or []))
+                finding = _gravest(
+                    [f for f in (finding, self._screen.check_clauses(readings)) if f], self._screen.topics
+                )
             if finding is None:
                 continue
             message.set(SCREEN_KEY, finding.as_dict(intent), add_to_output=True)
