@@ -52,8 +52,10 @@ CLAUSE_EMBEDDINGS_KEY = "clause_embeddings"  # their embeddings, in the same ord
 HAND_OFF, ASK = "hand_off", "ask"
 # Where one clause ends and another begins: sentence punctuation, a comma, or a conjunction that starts a new
 # matter. Clauses of fewer words carry too little to read on their own.
-_CLAUSE_BREAK = re.compile(r"[.?!;,\n]+|\s(?:but|and also|also|plus|because|cos|coz|as well as|then)\s", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[.?!;,\n]+|\s(?:but also|and also|but|also|plus|because|cos|coz|as well as|then)\s", re.IGNORECASE)
 _CLAUSE_MIN_WORDS = 3
+# A clause that ends by pointing back ("how do I unblock it") asks about the clause before it, not a new matter.
+_POINTS_BACK = re.compile(r"\b(?:it|this|that|them|one)\W*$", re.IGNORECASE)
 MAX_CLAUSES = 4  # bounds the extra encoding a long message costs (about 4 ms a clause on this machine)
 
 
@@ -121,6 +123,14 @@ class Screen:
     ) -> None:
         self.hand_off_similarity = float(settings["similarity"]["hand_off"])
         self.ask_similarity = float(settings["similarity"]["ask"])
+        # A topic may set its own levels: lower where a missed message costs most (suicidal language).
+        self.levels = {
+            topic: (
+                float((rule.get("similarity") or {}).get("hand_off", self.hand_off_similarity)),
+                float((rule.get("similarity") or {}).get("ask", self.ask_similarity)),
+            )
+            for topic, rule in settings["topics"].items()
+        }
         self.escalation_intents = frozenset(settings["escalation_intents"])
         self.clause_confidence = float(settings["clause_confidence"])
         self.topics = list(settings["topics"])
@@ -174,16 +184,17 @@ class Screen:
         intent: Optional[str],
         nearest: Optional[Dict[str, Tuple[float, str]]] = None,
     ) -> Optional[Finding]:
-        """A hand-off or an ask where the text is nearer a topic's example than any of its own intent's."""
+        """A hand-off or an ask for a topic whose example is as near as the topic's level, and nearer than any
+        example of the text's own intent; the gravest such finding."""
         nearest = self._nearest(embedding) if nearest is None else nearest
-        best_topic, (similarity, example) = max(nearest.items(), key=lambda item: item[1][0], default=("", (0.0, "")))
-        if not best_topic or similarity <= self._nearest_of_intent(embedding, intent):
-            return None
-        if similarity >= self.hand_off_similarity:
-            return Finding(HAND_OFF, best_topic, example, similarity, "nearness")
-        if similarity >= self.ask_similarity:
-            return Finding(ASK, best_topic, example, similarity, "nearness")
-        return None
+        own = self._nearest_of_intent(embedding, intent) if nearest else 0.0
+        findings = []
+        for topic, (similarity, example) in nearest.items():
+            hand_off, ask = self.levels[topic]
+            if similarity <= own or similarity < ask:
+                continue
+            findings.append(Finding(HAND_OFF if similarity >= hand_off else ASK, topic, example, similarity, "nearness"))
+        return _gravest(findings, self.topics)
 
     def check_clauses(self, readings: Sequence[Tuple[Dict[str, Any], np.ndarray]]) -> Optional[Finding]:
         """What the screen makes of a message's clauses (the classifier's reading of each, and its embedding): a
@@ -191,6 +202,8 @@ class Screen:
         (the lexicon has already seen the whole text). The gravest finding, or None."""
         findings = []
         for clause, embedding in readings:
+            if _POINTS_BACK.search(clause["text"]):
+                continue
             topic = self.topic_of_intent.get(clause["intent"])
             if topic and clause["confidence"] >= self.clause_confidence:
                 similarity = self._nearest(embedding).get(topic, (0.0, ""))[0]
@@ -329,7 +342,7 @@ class SensitiveTopicScreen(GraphComponent):
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             finding = self._screen.check(text, embedding, intent)
             if finding is None or finding.decision != HAND_OFF:
-                readings = list(zip(message.get(CLAUSES_KEY) or [], message.get(CLAUSE_EMBEDDINGS_KEY) or []))
+                readings = list(zip(message.get(CLAUSES_KEY) or [], message.get(CLAUSE_EMBEDDINGS_KEY, [])))
                 finding = _gravest(
                     [f for f in (finding, self._screen.check_clauses(readings)) if f], self._screen.topics
                 )

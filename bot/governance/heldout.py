@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from actions.bank_policy import bank_policy
 
-from contracts.handoff import HandoffRequest, parse_handoff
+from contracts.handoff import HandoffRequest, Priority, parse_handoff
 
 if TYPE_CHECKING:
     from rasa.core.agent import Agent
@@ -72,10 +72,10 @@ class Case:
     priority: str  # must_escalate: the least priority it should get
 
 
-@lru_cache(maxsize=1)
-def cases() -> tuple[Case, ...]:
-    """The cases of bot/tests/heldout_triage.csv."""
-    with TRIAGE.open(encoding="utf-8") as rows:
+@lru_cache(maxsize=None)
+def cases(triage_set: Path = TRIAGE) -> tuple[Case, ...]:
+    """The cases of a triage set (bot/tests/heldout_triage*.csv; the first by default)."""
+    with triage_set.open(encoding="utf-8") as rows:
         return tuple(
             Case(
                 row["text"],
@@ -164,19 +164,24 @@ class Figures:
     declined: list[Case]
     labelled: list[Case]
     intent_right: list[Case]
+    below_priority: list[Case]  # handed off, but below the least priority the set expects
 
 
-def triage_figures(turns: dict[str, Turn], domain: dict[str, Any]) -> Figures:
-    """The figures of the triage set from each case's turn (keyed by its text)."""
+def triage_figures(turns: dict[str, Turn], domain: dict[str, Any], triage_set: Path = TRIAGE) -> Figures:
+    """The figures of a triage set from each case's turn (keyed by its text)."""
 
     def of(outcome: str) -> list[Case]:
-        return [c for c in cases() if c.outcome == outcome]
+        return [c for c in cases(triage_set) if c.outcome == outcome]
+
+    def below_priority(case: Case) -> bool:
+        handoff = turns[case.text].handoff
+        return bool(handoff and case.priority and handoff.priority.rank < Priority(case.priority).rank)
 
     def answered(case: Case) -> bool:
         turn = turns[case.text]
         return turn.handoff is None and bool(expected_replies(case.intents, domain) & set(turn.texts))
 
-    labelled = [c for c in cases() if c.intents]
+    labelled = [c for c in cases(triage_set) if c.intents]
     return Figures(
         must_escalate=of("must_escalate"),
         escalated=[c for c in of("must_escalate") if turns[c.text].handoff],
@@ -187,6 +192,7 @@ def triage_figures(turns: dict[str, Turn], domain: dict[str, Any]) -> Figures:
         declined=[c for c in of("out_of_scope") if answered(c)],
         labelled=labelled,
         intent_right=[c for c in labelled if turns[c.text].intent in c.intents],
+        below_priority=[c for c in of("must_escalate") if below_priority(c)],
     )
 
 

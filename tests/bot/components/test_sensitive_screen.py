@@ -11,7 +11,16 @@ import pytest
 import yaml
 
 from components.intent_thresholds import PerIntentFallbackClassifier
-from components.sensitive_screen import ASK, HAND_OFF, Screen, normalise, read_settings, topic_examples
+from components.sensitive_screen import (
+    ASK,
+    HAND_OFF,
+    MAX_CLAUSES,
+    Screen,
+    clauses,
+    normalise,
+    read_settings,
+    topic_examples,
+)
 from components.sentence_encoder import SentenceEncoder
 from tests.bot.conftest import BOT
 
@@ -50,22 +59,25 @@ POSSIBLE = [
     ("i'm a bit unwell, what time does the branch open", "illness_disability"),
 ]
 
-
 @pytest.fixture(scope="module")
 def encoder() -> SentenceEncoder:
     return SentenceEncoder()
 
-
 @pytest.fixture(scope="module")
-def screen(encoder) -> Screen:
-    settings = read_settings(BOT / "triage" / "sensitive_topics.yml")
-    by_intent: dict[str, list[str]] = {}
+def by_intent() -> dict[str, list[str]]:
+    """The bot's training examples, by intent."""
+    examples: dict[str, list[str]] = {}
     for path in (BOT / "data" / "nlu").glob("*.yml"):
         for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
             if "intent" in block:
-                by_intent[block["intent"]] = [
+                examples[block["intent"]] = [
                     line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")
                 ]
+    return examples
+
+@pytest.fixture(scope="module")
+def screen(encoder, by_intent) -> Screen:
+    settings = read_settings(BOT / "triage" / "sensitive_topics.yml")
     pairs = topic_examples(settings, by_intent)
     texts = [text for _, text in pairs]
     others = [(i, t) for i, ts in by_intent.items() if i not in settings["escalation_intents"] for t in ts]
@@ -78,10 +90,8 @@ def screen(encoder) -> Screen:
         encoder.encode([text for _, text in others]),
     )
 
-
 def check(screen: Screen, encoder: SentenceEncoder, text: str, intent: str | None = None):
     return screen.check(text, encoder.encode([text])[0], intent)
-
 
 @pytest.mark.parametrize("text,topic", SIGNALS)
 def test_signals_hand_off(screen, encoder, text, topic):
@@ -89,17 +99,14 @@ def test_signals_hand_off(screen, encoder, text, topic):
     assert finding is not None, text
     assert (finding.decision, finding.topic) == (HAND_OFF, topic)
 
-
 @pytest.mark.parametrize("text", NEAR_MISSES)
 def test_near_misses_pass(screen, encoder, text):
     assert check(screen, encoder, text) is None
-
 
 @pytest.mark.parametrize("text,topic", POSSIBLE)
 def test_possibly_sensitive_asks(screen, encoder, text, topic):
     finding = check(screen, encoder, text)
     assert finding is not None and (finding.decision, finding.topic) == (ASK, topic)
-
 
 def test_nearness_alone_hands_off_a_close_rewording(screen, encoder):
     # no signal phrase in it: only its nearness to the escalation examples can catch it
@@ -109,7 +116,6 @@ def test_nearness_alone_hands_off_a_close_rewording(screen, encoder):
     assert finding is not None and finding.via == "nearness" and finding.topic == "atm_not_dispensed"
     assert finding.similarity >= screen.hand_off_similarity
 
-
 def test_nearness_does_not_override_an_intent_whose_own_examples_are_nearer(screen, encoder):
     # near a fraud example ("my card details have been stolen and used"), nearer the lost-card ones: the card
     # block form serves it, and hands off itself if the card cannot be confirmed
@@ -117,21 +123,17 @@ def test_nearness_does_not_override_an_intent_whose_own_examples_are_nearer(scre
     finding = check(screen, encoder, "my card was stolen", None)
     assert finding is not None and finding.via == "nearness"
 
-
 def test_exceptions_are_taken_out_before_matching(screen):
     assert screen.lexicons["bereavement"].match(normalise("my phone died")) == (None, None)
     assert screen.lexicons["bereavement"].match(normalise("my dad died")) == ("died", None)
-
 
 def test_phrases_match_whole_words_only(screen):
     # "iva" (an insolvency arrangement) must not fire inside "activate"
     assert screen.lexicons["financial_hardship"].match(normalise("how do I activate my card")) == (None, None)
 
-
 def test_the_most_urgent_topic_wins(screen, encoder):
     finding = check(screen, encoder, "i can't pay my debts and i want to end my life")
     assert (finding.decision, finding.topic) == (HAND_OFF, "suicidal")
-
 
 def test_per_intent_thresholds_default_to_the_global_one(tmp_path: Path):
     thresholds = tmp_path / "thresholds.yml"
@@ -140,9 +142,61 @@ def test_per_intent_thresholds_default_to_the_global_one(tmp_path: Path):
     assert classifier.threshold_for("card_declined") == 0.6
     assert classifier.threshold_for("opening_hours") == 0.3
 
-
 def test_the_bots_thresholds_file_names_only_known_intents():
     domain = yaml.safe_load((BOT / "domain.yml").read_text(encoding="utf-8"))
     thresholds = yaml.safe_load((BOT / "triage" / "intent_thresholds.yml").read_text(encoding="utf-8"))
     assert set(thresholds["thresholds"]) <= set(domain["intents"])
     assert all(0 < value < 1 for value in thresholds["thresholds"].values())
+
+def test_a_topic_with_its_own_level_stays_above_every_routine_training_example(screen, encoder, by_intent):
+    """A topic's lower hand-off level (suicidal) must not reach the bot's own routine examples: were it to, the
+    screen would hand off routine questions like them."""
+    routine = [t for i, ts in by_intent.items() if i not in screen.escalation_intents for t in ts]
+    embeddings = encoder.encode(routine)
+    for topic, (hand_off, _) in screen.levels.items():
+        if hand_off == screen.hand_off_similarity:
+            continue
+        rows = screen.example_embeddings[[t == topic for t in screen.example_topics]]
+        nearest = (embeddings @ rows.T).max(axis=1)
+        assert [(t, round(float(n), 2)) for t, n in zip(routine, nearest) if n >= hand_off] == []
+
+def test_suicidal_language_said_indirectly_hands_off_by_nearness(screen, encoder):
+    text = "my family would all be better off if i was gone"
+    assert all(lexicon.match(normalise(text))[0] is None for lexicon in screen.lexicons.values())
+    finding = check(screen, encoder, text)
+    assert finding is not None and (finding.decision, finding.topic, finding.via) == (HAND_OFF, "suicidal", "nearness")
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("what time do you open tomorrow? i need to report a payment", ["what time do you open tomorrow", "i need to report a payment"]),
+        ("my card was declined", []),
+        ("hi, thanks", []),  # clauses of fewer than three words are not read on their own
+        ("is the branch open today but also my card is not working", ["is the branch open today", "my card is not working"]),
+    ],
+)
+def test_clauses(text, expected):
+    assert clauses(text) == expected
+
+def test_a_long_message_is_read_in_at_most_max_clauses():
+    text = ". ".join(f"this is sentence number {n}" for n in range(10))
+    assert len(clauses(text)) == MAX_CLAUSES
+
+def reading(encoder, text: str, intent: str, confidence: float):
+    return {"text": text, "intent": intent, "confidence": confidence}, encoder.encode([text])[0]
+
+def test_a_clause_read_as_an_escalation_topic_hands_off(screen, encoder):
+    readings = [
+        reading(encoder, "what time do you open tomorrow", "opening_hours", 0.9),
+        reading(encoder, "there is a payment i never agreed to", "report_fraud", screen.clause_confidence),
+    ]
+    finding = screen.check_clauses(readings)
+    assert finding is not None and (finding.decision, finding.topic, finding.via) == (HAND_OFF, "fraud", "clause")
+    assert finding.signal == "there is a payment i never agreed to"
+
+def test_an_unsure_clause_or_one_that_points_back_is_not_read_alone(screen, encoder):
+    unsure = reading(encoder, "there is a payment i never agreed to", "report_fraud", screen.clause_confidence - 0.01)
+    points_back = reading(encoder, "how do i unblock it", "account_blocked", 0.9)
+    routine = reading(encoder, "what time do you open tomorrow", "opening_hours", 0.9)
+    assert screen.check_clauses([routine, unsure]) is None or screen.check_clauses([routine, unsure]).via != "clause"
+    assert screen.check_clauses([routine, points_back]) is None

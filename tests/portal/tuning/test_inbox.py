@@ -51,11 +51,13 @@ def test_duplicates_and_held_out_are_not_added() -> None:
 
 def test_every_held_out_set_is_refused_as_training_data() -> None:
     manager = make_agent("mia", "Mia", role="manager")
-    # One message of each set, bot/tests/heldout.csv, heldout_triage.csv and heldout_triage_2.csv.
+    # One message of each set: bot/tests/heldout.csv, then heldout_triage.csv, _2, _3 and _4.
     records = [
         record("hey hey", intent="greet"),
         record("theres 3 payments on my account to some website i never heard of", intent="report_fraud"),
         record("Do you open Sundays", intent="opening_hours"),
+        record("what time do u open on sat", intent="opening_hours"),
+        record("what interest does the easy saver pay", intent="savings_rates"),
     ]
     result = services.record_review(records=records, verdict=Verdict.CONFIRMED, reviewer=manager)
     assert result.outcomes == {r.pk: "held_out" for r in records}
