@@ -45,6 +45,11 @@ app.conf.update(
             "task": "conversations.tasks.erase_bot_trackers",
             "schedule": crontab(minute=45),
         },
+        # docs/oversight.md: new-intent discovery over the last weeks' not-understood messages, each night.
+        "discover-topics": {
+            "task": "oversight.tasks.discover_topics",
+            "schedule": crontab(hour=4, minute=30),
+        },
         "ingest-nlu-stream": {
             "task": "tuning.tasks.ingest_nlu_stream",
             "schedule": settings.NLU_INGEST_SECONDS,

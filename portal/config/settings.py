@@ -297,6 +297,15 @@ NLU_INGEST_BATCH = _env_int("SWITCHBOARD_NLU_INGEST_BATCH", 500)  # entries read
 # An entry read but not acknowledged this long (its worker died before the commit) is taken by the next ingest.
 NLU_INGEST_RECLAIM_SECONDS = _env_int("SWITCHBOARD_NLU_INGEST_RECLAIM_SECONDS", 60)
 
+# New-intent discovery (docs/oversight.md): the messages the bot did not understand in the last WINDOW_DAYS (at
+# most MAX_MESSAGES, the newest) are grouped by meaning in the bot's Python; groups further apart than
+# MAX_DISTANCE (cosine) are two topics, and a group smaller than MIN_SIZE is none.
+TOPIC_WINDOW_DAYS = _env_int("SWITCHBOARD_TOPIC_WINDOW_DAYS", 28)
+TOPIC_MAX_MESSAGES = _env_int("SWITCHBOARD_TOPIC_MAX_MESSAGES", 2000)
+TOPIC_MAX_DISTANCE = _env_float("SWITCHBOARD_TOPIC_MAX_DISTANCE", 0.6)
+TOPIC_MIN_SIZE = _env_int("SWITCHBOARD_TOPIC_MIN_SIZE", 3)
+TOPIC_TIMEOUT_SECONDS = _env_float("SWITCHBOARD_TOPIC_TIMEOUT_SECONDS", 600.0)
+
 # --- sockets, sessions, handoffs ----------------------------------------------------------------------------
 SWITCHBOARD_MAX_FRAME_BYTES = _env_int("SWITCHBOARD_MAX_FRAME_BYTES", 16384)
 SWITCHBOARD_MAX_TEXT_CHARS = _env_int("SWITCHBOARD_MAX_TEXT_CHARS", 2000)

@@ -41,3 +41,19 @@ class PeriodForm(forms.Form):
         if data.get("range") == "custom":
             return Period.days(data["start"], (data["end"] - data["start"]).days + 1)
         return Period.days(last - timedelta(days=6), 7)
+
+
+class TopicAdoptForm(forms.Form):
+    """What a topic's messages meant: one of the bot's intents (out of scope among them)."""
+
+    intent = forms.ChoiceField(choices=[])
+
+    def __init__(self, *args: object, intents: list[str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["intent"].choices = [(i, i) for i in intents]  # type: ignore[attr-defined]
+
+
+class NewIntentForm(forms.Form):
+    """A name for the new intent a topic's messages become (services.INTENT_NAME checks it)."""
+
+    name = forms.CharField(max_length=63, strip=True)

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, TruncDate, TruncHour
 from conversations.models import Conversation, Handoff, Message, Sender
 from contracts.handoff import HandoffReason
 from tuning.bot_data import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, handoff_topics
+from oversight.models import Topic
 from tuning.models import NluRecord
 
 from .aggregates import Seconds, distribution
@@ -323,3 +324,41 @@ def dashboard(period: Period) -> Dashboard:
         queue=queue_by_hour(period),
         intents=intents(period),
     )
+
+
+# --- new-intent discovery -------------------------------------------------------------------------------------
+
+TREND_WEEKS = 4
+TOPIC_EXAMPLES_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class TopicView:
+    topic: Topic
+    examples: list[str]  # a few of its messages, the exemplar first
+    trend: list[int]  # its messages in each of the last TREND_WEEKS weeks, oldest first
+
+
+def topics_listing(*, now: datetime, status: str) -> list[TopicView]:
+    """The topics of one status, biggest first, each with a few examples and its weekly trend."""
+    topics = list(Topic.objects.filter(status=status).order_by("-size", "-id")[:50])
+    members = (
+        Topic.records.through.objects.filter(topic__in=topics)
+        .values_list("topic_id", "nlurecord__text", "nlurecord__classified_at")
+        .order_by("topic_id", "-nlurecord__classified_at")
+    )
+    texts: dict[int, list[str]] = defaultdict(list)
+    trends: dict[int, list[int]] = defaultdict(lambda: [0] * TREND_WEEKS)
+    for topic_id, text, at in members:
+        texts[topic_id].append(text)
+        weeks_ago = (now - at).days // 7
+        if 0 <= weeks_ago < TREND_WEEKS:
+            trends[topic_id][TREND_WEEKS - 1 - weeks_ago] += 1
+    return [
+        TopicView(
+            topic=t,
+            examples=[t.exemplar_text, *[x for x in texts[t.pk] if x != t.exemplar_text]][:TOPIC_EXAMPLES_SHOWN],
+            trend=trends[t.pk],
+        )
+        for t in topics
+    ]

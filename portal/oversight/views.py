@@ -7,17 +7,23 @@ import csv
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from agents import roles
-from oversight import selectors
-from oversight.forms import PeriodForm
+from oversight import selectors, services
+from oversight.forms import NewIntentForm, PeriodForm, TopicAdoptForm
+from oversight.models import TopicStatus
+from oversight.tasks import discover_topics
 from oversight.selectors import Dashboard
 from oversight.tables import tables
+from tuning import bot_data
 from tuning.access import manager_required
+from tuning.services import ExampleOutcome
 
 TOP_INTENTS_CHARTED = 15
 
@@ -91,3 +97,85 @@ def _charts(board: Dashboard) -> dict[str, Any]:
             "missed": [i.missed_escalations for i in top],
         },
     }
+
+
+# --- new-intent discovery (docs/oversight.md) ------------------------------------------------------------------
+
+
+@manager_required
+@require_GET
+def topics(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    return render(
+        request,
+        "oversight/topics.html",
+        {
+            "uses_agent_inbox": roles.access_of(request.user).uses_agent_socket,
+            "open_topics": selectors.topics_listing(now=now, status=TopicStatus.OPEN),
+            "decided": [
+                *selectors.topics_listing(now=now, status=TopicStatus.ADOPTED),
+                *selectors.topics_listing(now=now, status=TopicStatus.DISMISSED),
+            ],
+            "intents": bot_data.domain_intents(),
+            "trend_weeks": selectors.TREND_WEEKS,
+            "window_days": settings.TOPIC_WINDOW_DAYS,
+        },
+    )
+
+
+@manager_required
+@require_POST
+def topics_discover(request: HttpRequest) -> HttpResponse:
+    discover_topics.delay()
+    messages.info(request, "Discovery started: the topics below are replaced when it finishes (reload in a minute).")
+    return redirect("oversight:topics")
+
+
+@manager_required
+@require_POST
+def topic_adopt(request: HttpRequest, topic_id: int) -> HttpResponse:
+    form = TopicAdoptForm(request.POST, intents=bot_data.domain_intents())
+    if not form.is_valid():
+        messages.error(request, "Choose one of the bot's intents.")
+        return redirect("oversight:topics")
+    try:
+        result = services.topic_adopt(topic_id=topic_id, intent=form.cleaned_data["intent"], actor=request.user)
+    except services.TopicRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("oversight:topics")
+    added = len(result.of(ExampleOutcome.ADDED))
+    messages.success(
+        request,
+        f"{len(result.outcomes)} messages relabelled {form.cleaned_data['intent']}; {added} approved as training "
+        "examples for the next retrain.",
+    )
+    return redirect("oversight:topics")
+
+
+@manager_required
+@require_POST
+def topic_dismiss(request: HttpRequest, topic_id: int) -> HttpResponse:
+    try:
+        result = services.topic_dismiss(topic_id=topic_id, actor=request.user)
+    except services.TopicRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("oversight:topics")
+    messages.success(request, f"Dismissed: {len(result.outcomes)} messages ignored, and not grouped again.")
+    return redirect("oversight:topics")
+
+
+@manager_required
+@require_POST
+def topic_new_intent(request: HttpRequest, topic_id: int) -> HttpResponse:
+    form = NewIntentForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.TopicRefused("Name the new intent.")
+        name = form.cleaned_data["name"]
+        document = services.topic_new_intent_yaml(topic_id=topic_id, intent=name, actor=request.user)
+    except services.TopicRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("oversight:topics")
+    response = HttpResponse(document, content_type="application/x-yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="nlu-{name}.yml"'
+    return response

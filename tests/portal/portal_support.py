@@ -70,6 +70,25 @@ def store_message(conversation_id: Any, **fields: Any) -> Any:
     return message
 
 
+def nlu_record(
+    text: str, intent: str = "opening_hours", confidence: float = 0.9, classified_at: Any = None
+) -> Any:
+    """The bot's reading of a new customer message (its own conversation), as the NLU stream's ingest stores it."""
+    from django.utils import timezone
+
+    from tuning.models import NluRecord
+
+    message = store_message(start_conversation().pk, sender="customer", text=text)
+    return NluRecord.objects.create(
+        message=message,
+        text=text,
+        intent=intent,
+        confidence=confidence,
+        ranking=[{"name": intent, "confidence": confidence}],
+        classified_at=classified_at or timezone.now(),
+    )
+
+
 def queue_conversation(conversation: Any, reason: str = "explicit_request", priority: str = "normal") -> Any:
     """Put a conversation with the bot into the queue the way the portal does (a context packet, a transition)."""
     from contracts.handoff import HandoffReason, HandoffRequest, Priority

@@ -15,13 +15,21 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client
-from portal_support import make_agent, queue_conversation, receive_until, socket_headers, start_conversation
+from portal_support import (
+    make_agent,
+    nlu_record,
+    queue_conversation,
+    receive_until,
+    socket_headers,
+    start_conversation,
+)
 
 from agents.roles import Role
 from agents.services import user_set_up
 from config.asgi import application
 from conversations import transitions
 from conversations.models import AuditAction, AuditRecord, Conversation
+from oversight.models import Topic, TopicStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -257,6 +265,20 @@ def customer_data(action: str) -> Callable[[Scene], Awaitable[bool]]:
     return scenario  # type: ignore[return-value]
 
 
+@database_sync_to_async
+def topics_dismiss(scene: Scene) -> bool:
+    """POST the dismissal of an open topic: allowed when it was dismissed (and so its message reviewed)."""
+    topic = Topic.objects.create(exemplar_text="can i buy bitcoin", size=1, cohesion=1.0)
+    topic.records.set([nlu_record("can i buy bitcoin", intent="nlu_fallback", confidence=0.2)])
+    client = Client()
+    client.force_login(scene.me)
+    response = client.post(f"/agents/manager/oversight/topics/{topic.pk}/dismiss/")
+    assert response.status_code in (302, 403), response.status_code
+    topic.refresh_from_db()
+    assert (topic.status == TopicStatus.DISMISSED) == (response.status_code == 302)
+    return topic.status == TopicStatus.DISMISSED
+
+
 SCENARIOS: dict[str, Callable[[Scene], Awaitable[bool]]] = {
     "socket.connect": socket_connect,
     "inbox.others": inbox_others,
@@ -279,6 +301,8 @@ SCENARIOS: dict[str, Callable[[Scene], Awaitable[bool]]] = {
     "page.manager": page("/agents/manager/"),
     "page.oversight": page("/agents/manager/oversight/"),
     "page.oversight.export": page("/agents/manager/oversight/export/intents.csv"),
+    "page.topics": page("/agents/manager/oversight/topics/"),
+    "topics.dismiss": topics_dismiss,
     "page.admin": page("/admin/"),
     "page.customer_data": page("/agents/customer-data/"),
     "customer_data.export": customer_data("export"),

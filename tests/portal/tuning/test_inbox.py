@@ -6,8 +6,7 @@ import datetime
 
 import pytest
 from django.test import Client
-from django.utils import timezone
-from portal_support import make_agent, start_conversation, store_message
+from portal_support import make_agent, nlu_record
 
 from tuning import selectors, services
 from tuning.models import GovernanceRecord, NluRecord, Review, TrainingExample, Verdict
@@ -16,12 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def record(text: str, intent: str = "opening_hours", confidence: float = 0.9) -> NluRecord:
-    conversation = start_conversation()
-    message = store_message(conversation.pk, sender="customer", text=text)
-    return NluRecord.objects.create(
-        message=message, text=text, intent=intent, confidence=confidence,
-        ranking=[{"name": intent, "confidence": confidence}], classified_at=timezone.now(),
-    )
+    return nlu_record(text, intent, confidence)
 
 
 def test_confirm_relabel_ignore_write_exact_rows() -> None:
