@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Self, TextIO
 
@@ -549,3 +549,19 @@ def manage(config: StackConfig, *args: str) -> None:
         env=portal_env(config),
         check=True,
     )
+
+
+def with_deployed_model(config: StackConfig) -> StackConfig:
+    """The stack on the model in production: config's model (the one built from bot/ as committed) is
+    registered as a version (`manage.py register_baseline_model`), and Rasa starts on whatever the managers
+    deployed since, so a restart keeps it. Needs the database migrated."""
+    out = subprocess.run(
+        [str(PORTAL_PYTHON_BIN / "python"), str(ROOT / "manage.py"), "register_baseline_model",
+         f"--model={config.model_path}"],
+        cwd=ROOT,
+        env=portal_env(config),
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return replace(config, model_path=Path(out.stdout.strip().splitlines()[-1]))

@@ -257,6 +257,8 @@ RASA_URL = (os.environ.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/")
 RASA_TOKEN = os.environ.get("RASA_TOKEN", "")
 RASA_TIMEOUT_SECONDS = _env_float("RASA_TIMEOUT_SECONDS", 10.0)  # read timeout: the bot's answer
 RASA_CONNECT_TIMEOUT_SECONDS = _env_float("RASA_CONNECT_TIMEOUT_SECONDS", 3.0)
+# A deploy or rollback waits this long for the Rasa server to load the model (PUT /model answers once loaded).
+RASA_MODEL_LOAD_TIMEOUT_SECONDS = _env_float("RASA_MODEL_LOAD_TIMEOUT_SECONDS", 300.0)
 # Tries of one customer message before the conversation fails open to a person; backoff doubles from 0.5 s.
 BOT_DELIVERY_ATTEMPTS = _env_int("SWITCHBOARD_BOT_DELIVERY_ATTEMPTS", 2)
 # The longest one delivery can take with the bot at its slowest: every try, the pauses, then the tracker.

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Case, CharField, F, OuterRef, QuerySet, Subquery, Value, When
 
 from conversations.models import Handoff
-from tuning import bot_data
-from tuning.models import NluRecord, TrainingExample
+from tuning import bot_data, gate
+from tuning.models import Deployment, DeploymentAction, ModelVersion, NluRecord, TrainingExample
 
 INBOX_PAGE_SIZE = 50
 
@@ -130,3 +131,52 @@ def committed_intents(texts: list[str]) -> list[str | None]:
     """The intent bot/data/nlu has each text under (None: not there): an approved example committed since."""
     committed = bot_data.committed_examples()
     return [committed.get(bot_data.normalized(text)) for text in texts]
+
+
+# --- models in production ---------------------------------------------------------------------------------------
+
+
+def in_production() -> ModelVersion | None:
+    """The version the bot runs now: the one the latest deployment (or rollback) put in."""
+    latest = Deployment.objects.select_related("model_version").order_by("-deployed_at", "-id").first()
+    return latest.model_version if latest else None
+
+
+def production_line() -> list[ModelVersion]:
+    """The versions a rollback goes back through, oldest first, the last in production now: each deploy adds
+    one, each rollback takes the last away (so two rollbacks from A, B, C reach A, not C again)."""
+    line: list[int] = []
+    for version_id, action in Deployment.objects.order_by("deployed_at", "id").values_list(
+        "model_version_id", "action"
+    ):
+        if action == DeploymentAction.ROLLED_BACK and line:
+            line.pop()
+        if not line or line[-1] != version_id:
+            line.append(version_id)
+    versions = ModelVersion.objects.in_bulk(line)
+    return [versions[version_id] for version_id in line]
+
+
+def model_versions() -> QuerySet[ModelVersion]:
+    """Every version kept, newest first, with its training and deployments."""
+    return (
+        ModelVersion.objects.select_related("training__requested_by")
+        .prefetch_related("deployments__deployed_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def deployments() -> QuerySet[Deployment]:
+    """What production ran, newest first: who put each version in, why and when."""
+    return Deployment.objects.select_related("model_version", "deployed_by").order_by("-deployed_at", "-id")
+
+
+NOT_EVALUATED = {"name": "evaluated", "passed": False, "detail": "this version has no evaluation"}
+
+
+def deploy_gate(version: ModelVersion, production: ModelVersion | None) -> dict[str, Any]:
+    """The gate `version` must pass to be deployed, against what is in production now (not when it was
+    trained: production may have changed since). {"passed", "checks": [{"name", "passed", "detail"}]}."""
+    if version.evaluation is None:
+        return {"passed": False, "checks": [NOT_EVALUATED]}
+    return gate.gate_check(version.evaluation, production.evaluation if production else None)

@@ -121,6 +121,8 @@ def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         supervisor.start(services["rasa"])
         supervisor.start(services["actions"])
         launcher.manage(config, "migrate", "--noinput", "-v", "0")
+        # As `./switchboard run` does: the model Rasa is starting on becomes the baseline version in production.
+        assert launcher.with_deployed_model(config).model_path.resolve() == config.model_path.resolve()
         # --password=...: a generated password may start with "-", which argparse would read as an option.
         agent = [f"--username={AGENT_USERNAME}", f"--password={running.agent_password}"]
         launcher.manage(config, "create_demo_agent", *agent)

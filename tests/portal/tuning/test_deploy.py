@@ -1,0 +1,214 @@
+"""Deploy, rollback and the baseline: the exact rows each writes, the gate's refusal (service, page and API), and
+production's record staying true when the bot cannot swap. The Rasa server is a fake gateway here; the real
+swap is tested in tests/e2e/test_model_swap.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from portal_support import make_agent
+
+from bot_gateway.client import BotUnavailable, BotUnreachable
+from tuning import deploy, selectors
+from tuning.deploy import DeployRefused, SwapFailed
+from tuning.models import Deployment, GovernanceRecord, ModelVersion
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeGateway:
+    """Records each swap; `fail` makes the next swaps raise it; `runs` is what /status says is loaded."""
+
+    def __init__(self) -> None:
+        self.swaps: list[str] = []
+        self.fail: BotUnavailable | None = None
+        self.runs = ""
+        self.loaded_model_fails = False
+
+    def replace_model(self, model_file: str, *, timeout: float) -> None:
+        if self.fail:
+            raise self.fail
+        self.swaps.append(model_file)
+        self.runs = Path(model_file).name
+
+    def loaded_model(self) -> str:
+        if self.loaded_model_fails:
+            raise BotUnavailable("GET /status: timed out")
+        return self.runs
+
+
+@pytest.fixture
+def gateway(monkeypatch: pytest.MonkeyPatch) -> FakeGateway:
+    fake = FakeGateway()
+    monkeypatch.setattr(deploy, "get_gateway", lambda: fake)
+    return fake
+
+
+def evaluation(*, accuracy: float = 0.9, must_reached: int = 10, stories_failed: int = 0) -> dict[str, Any]:
+    """An evaluation.json of the retrain module's shape (version 1)."""
+    return {
+        "version": 1,
+        "heldout": {
+            "total": 100, "accuracy": accuracy, "macro_f1": accuracy - 0.05, "labels": ["greet", "opening_hours"],
+            "per_intent": {
+                "greet": {"precision": 1.0, "recall": 0.9, "f1": 0.95, "support": 50},
+                "opening_hours": {"precision": 0.8, "recall": 0.9, "f1": 0.85, "support": 50},
+            },
+            "confusion": [[45, 5], [5, 45]],
+        },
+        "must_escalate": {
+            "total": 10, "reached": must_reached, "recall": must_reached / 10,
+            "missed": [f"missed {n}" for n in range(10 - must_reached)],
+        },
+        "triage": {"total": 20, "reached": 19, "recall": 0.95, "needless": 1, "routine_total": 30},
+        "stories": {"total": 5, "passed": 5 - stories_failed, "failed": [f"story {n}" for n in range(stories_failed)]},
+        "predictions": [{"text": "hi", "expected": "greet", "predicted": "greet", "confidence": 0.99}],
+    }
+
+
+def version(name: str, **scores: Any) -> ModelVersion:
+    return ModelVersion.objects.create(name=name, path=f"/models/{name}.tar.gz", evaluation=evaluation(**scores))
+
+
+@pytest.fixture
+def baseline(tmp_path: Path) -> ModelVersion:
+    model = tmp_path / "model-base.tar.gz"
+    model.write_bytes(b"model")
+    registered = deploy.model_register_baseline(path=model)
+    registered.evaluation = evaluation()
+    registered.save()
+    return registered
+
+
+def history() -> list[tuple[str, str, str | None, str]]:
+    return [
+        (d.model_version.name, d.action, d.deployed_by.username if d.deployed_by else None, d.reason)
+        for d in Deployment.objects.order_by("deployed_at", "id")
+    ]
+
+
+def trail() -> list[tuple[str, str | None, str | None]]:
+    return [
+        (r.action, r.detail.get("name"), r.detail.get("replaced"))
+        for r in GovernanceRecord.objects.order_by("at", "id")
+    ]
+
+
+def test_the_baseline_is_registered_once_and_put_in_production(tmp_path: Path) -> None:
+    model = tmp_path / "model-base.tar.gz"
+    model.write_bytes(b"model")
+    first = deploy.model_register_baseline(path=model)
+    assert deploy.model_register_baseline(path=model) == first  # a restart: nothing new
+    assert (first.name, first.path, first.training) == ("model-base", str(model.resolve()), None)
+    assert history() == [("model-base", "deployed", None, deploy.BASELINE_REASON)]
+    assert trail() == [("deployed", "model-base", None)]
+    assert selectors.in_production() == first
+
+
+def test_a_restart_keeps_the_deployed_version_and_a_new_baseline_goes_in(
+    baseline: ModelVersion, gateway: FakeGateway, tmp_path: Path
+) -> None:
+    mia = make_agent("mia", "Mia", role="manager")
+    candidate = version("model-cand")
+    deploy.model_deploy(model_version=candidate, by=mia, reason="fixes card questions")
+    deploy.model_register_baseline(path=Path(baseline.path))
+    assert selectors.in_production() == candidate
+    changed = tmp_path / "model-changed.tar.gz"  # bot/ was changed and committed: setup trained a new model
+    changed.write_bytes(b"model")
+    new_baseline = deploy.model_register_baseline(path=changed)
+    assert selectors.in_production() == new_baseline
+    assert history()[-1] == ("model-changed", "deployed", None, deploy.BASELINE_REASON)
+
+
+def test_deploy_writes_its_rows_and_swaps_the_bot(baseline: ModelVersion, gateway: FakeGateway) -> None:
+    mia = make_agent("mia", "Mia", role="manager")
+    candidate = version("model-cand", accuracy=0.92)
+    deployment = deploy.model_deploy(model_version=candidate, by=mia, reason="  fixes card questions ")
+    assert gateway.swaps == ["/models/model-cand.tar.gz"]
+    assert history()[-1] == ("model-cand", "deployed", "mia", "fixes card questions")
+    assert trail()[-1] == ("deployed", "model-cand", "model-base")
+    assert GovernanceRecord.objects.latest("id").detail["gate"]["passed"] is True
+    assert selectors.in_production() == candidate == deployment.model_version
+
+
+@pytest.mark.parametrize(
+    "scores, failing",
+    [
+        ({"accuracy": 0.5}, "heldout_accuracy"),
+        ({"must_reached": 9}, "must_escalate_recall"),
+        ({"stories_failed": 1}, "stories"),
+    ],
+)
+def test_a_candidate_that_fails_the_gate_is_refused_and_nothing_changes(
+    baseline: ModelVersion, gateway: FakeGateway, scores: dict[str, Any], failing: str
+) -> None:
+    mia = make_agent("mia", "Mia", role="manager")
+    before = (history(), trail())
+    with pytest.raises(DeployRefused, match=f"did not pass the gate.*{failing}"):
+        deploy.model_deploy(model_version=version("model-bad", **scores), by=mia, reason="try it")
+    assert (history(), trail(), gateway.swaps) == (*before, [])
+    assert selectors.in_production() == baseline
+
+
+def test_an_unevaluated_version_and_a_deploy_without_reason_are_refused(
+    baseline: ModelVersion, gateway: FakeGateway
+) -> None:
+    mia = make_agent("mia", "Mia", role="manager")
+    bare = ModelVersion.objects.create(name="model-bare", path="/models/model-bare.tar.gz")
+    with pytest.raises(DeployRefused, match="no evaluation"):
+        deploy.model_deploy(model_version=bare, by=mia, reason="why not")
+    with pytest.raises(DeployRefused, match="Say why"):
+        deploy.model_deploy(model_version=version("model-cand"), by=mia, reason="  ")
+    with pytest.raises(DeployRefused, match="in production already"):
+        deploy.model_deploy(model_version=baseline, by=mia, reason="again")
+    assert (len(history()), gateway.swaps) == (1, [])
+
+
+def test_rollback_goes_back_through_what_was_deployed(baseline: ModelVersion, gateway: FakeGateway) -> None:
+    mia = make_agent("mia", "Mia", role="manager")
+    b, c = version("model-b"), version("model-c")
+    deploy.model_deploy(model_version=b, by=mia, reason="b")
+    deploy.model_deploy(model_version=c, by=mia, reason="c")
+    deploy.model_rollback(by=mia)
+    assert selectors.in_production() == b
+    deploy.model_rollback(by=mia, reason="b is worse too")
+    assert selectors.in_production() == baseline  # back to the baseline, not to c again
+    assert gateway.swaps == ["/models/model-b.tar.gz", "/models/model-c.tar.gz", "/models/model-b.tar.gz", baseline.path]
+    assert history()[-2:] == [
+        ("model-b", "rolled_back", "mia", ""),
+        ("model-base", "rolled_back", "mia", "b is worse too"),
+    ]
+    assert trail()[-2:] == [("rolled_back", "model-b", "model-c"), ("rolled_back", "model-base", "model-b")]
+    with pytest.raises(DeployRefused, match="Nothing to roll back to"):
+        deploy.model_rollback(by=mia)
+    assert selectors.production_line() == [baseline]
+
+
+def test_a_swap_the_bot_refuses_leaves_production_as_it_was(baseline: ModelVersion, gateway: FakeGateway) -> None:
+    mia = make_agent("mia", "Mia", role="manager")
+    before = (history(), trail())
+    gateway.fail = BotUnavailable("PUT /model: HTTP 400")
+    with pytest.raises(SwapFailed, match="still runs the model it had"):
+        deploy.model_deploy(model_version=version("model-cand"), by=mia, reason="r")
+    gateway.fail = BotUnreachable("PUT /model: cannot connect")
+    with pytest.raises(SwapFailed):
+        deploy.model_deploy(model_version=version("model-other"), by=mia, reason="r")
+    assert (history(), trail()) == before
+    assert selectors.in_production() == baseline
+
+
+def test_a_swap_whose_answer_was_lost_is_recorded_if_the_bot_runs_the_model(
+    baseline: ModelVersion, gateway: FakeGateway
+) -> None:
+    mia = make_agent("mia", "Mia", role="manager")
+    candidate = version("model-cand")
+    gateway.fail, gateway.runs = BotUnavailable("PUT /model: timed out"), "model-cand.tar.gz"
+    deploy.model_deploy(model_version=candidate, by=mia, reason="r")
+    assert selectors.in_production() == candidate
+    gateway.runs, gateway.loaded_model_fails = "", True  # and when the bot cannot say: not recorded
+    with pytest.raises(SwapFailed):
+        deploy.model_rollback(by=mia)
+    assert selectors.in_production() == candidate
