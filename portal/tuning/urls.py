@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import model_views, views
 
 app_name = "tuning"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     path("examples/", views.examples, name="examples"),
     path("examples/<int:example_id>/withdraw/", views.withdraw, name="withdraw"),
     path("examples/export/", views.export, name="export"),
+    path("models/", model_views.models, name="models"),
+    path("models/rollback/", model_views.rollback, name="rollback"),
+    path("models/<int:version_id>/", model_views.model_version, name="model_version"),
+    path("models/<int:version_id>/deploy/", model_views.deploy_version, name="deploy"),
 ]

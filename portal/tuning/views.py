@@ -21,10 +21,10 @@ from tuning.models import TrainingExample, Verdict
 from tuning.services import ExampleOutcome
 
 
-def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
     """A manager page, its header linking the agent inbox for those who also work it (admins)."""
     uses_inbox = roles.access_of(request.user).uses_agent_socket
-    return render(request, template, {"uses_agent_inbox": uses_inbox, **context})
+    return render(request, template, {"uses_agent_inbox": uses_inbox, **context}, status=status)
 
 
 @manager_required

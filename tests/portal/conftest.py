@@ -41,7 +41,8 @@ for _receive in (
 
 @dataclass
 class FakeRasa:
-    """Speaks the Rasa HTTP calls the bot gateway makes (the erasure route's too). `answer(text)` gives the REST channel's reply list;
+    """Speaks the Rasa HTTP calls the bot gateway makes (a turn, the tracker, restart, the erasure route, and the
+    model: `PUT /model` swaps `model_file`, `/status` tells it). `answer(text)` gives the REST channel's reply list;
     `status` forces an HTTP status; `delay` makes it slow (so turns that overlap show); every request is recorded.
     Like Rasa it keeps each turn in the sender's tracker (the user event with the request's metadata, then the
     bot's messages), unless `tracker` is set. `stall_next` seconds: the next turn is run and kept, but answered
@@ -62,6 +63,7 @@ class FakeRasa:
     in_flight: dict[str, int] = field(default_factory=dict)
     most_in_flight: dict[str, int] = field(default_factory=dict)  # per sender, and "" for all senders
     lock: threading.Lock = field(default_factory=threading.Lock)
+    model_file: str = "model-base.tar.gz"
 
     def respond(self, method: str, path: str, body: Any) -> tuple[int, bytes]:
         with self.lock:
@@ -78,6 +80,11 @@ class FakeRasa:
             return 204, b""
         if path.startswith("/webhooks/rest/webhook"):
             return 200, json.dumps(self._turn(body)).encode()
+        if method == "PUT" and path.startswith("/model"):
+            self.model_file = body["model_file"].rsplit("/", 1)[-1]
+            return 204, b""
+        if path.startswith("/status"):
+            return 200, json.dumps({"model_file": self.model_file, "model_id": "fake"}).encode()
         if path.endswith("/tracker/events"):
             return 200, json.dumps({"sender_id": path.split("/")[2], "events": []}).encode()
         if path.endswith("/tracker"):
@@ -156,6 +163,9 @@ def fake_rasa(settings: Any) -> Iterator[FakeRasa]:
 
         def do_DELETE(self) -> None:
             self._answer("DELETE")
+
+        def do_PUT(self) -> None:
+            self._answer("PUT")
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from portal_support import (
     make_agent,
+    model_evaluation,
     nlu_record,
     queue_conversation,
     receive_until,
@@ -279,6 +280,44 @@ def topics_dismiss(scene: Scene) -> bool:
     return topic.status == TopicStatus.DISMISSED
 
 
+def _candidate() -> Any:
+    """The baseline in production and a candidate that passes the gate against it."""
+    from tuning import deploy
+    from tuning.models import ModelVersion
+
+    baseline = ModelVersion.objects.create(name="model-base", path="/m/model-base.tar.gz", evaluation=model_evaluation())
+    deploy.model_register_baseline(path=Path(baseline.path))
+    return ModelVersion.objects.create(name="model-cand", path="/m/model-cand.tar.gz", evaluation=model_evaluation())
+
+
+def posting(path: Callable[[Any], str], arrange: Callable[[Scene], Any] = lambda scene: _candidate()):
+    """A manager endpoint: allowed when it did the thing (a redirect back), denied with 403."""
+
+    @database_sync_to_async
+    def scenario(scene: Scene) -> bool:
+        target = arrange(scene)
+        client = Client()
+        client.force_login(scene.me)
+        response = client.post(path(target), {"reason": "authorization matrix"})
+        assert response.status_code in (302, 403), response.status_code
+        return response.status_code == 302
+
+    return scenario
+
+
+def _deployed_candidate(scene: Scene) -> Any:
+    from tuning import deploy
+
+    candidate = _candidate()
+    deploy.model_deploy(model_version=candidate, by=scene.sam, reason="to roll back")
+    return candidate
+
+
+async def version_page(scene: Scene) -> bool:
+    candidate = await database_sync_to_async(_candidate)()
+    return await page(f"/agents/manager/models/{candidate.pk}/")(scene)
+
+
 SCENARIOS: dict[str, Callable[[Scene], Awaitable[bool]]] = {
     "socket.connect": socket_connect,
     "inbox.others": inbox_others,
@@ -303,6 +342,10 @@ SCENARIOS: dict[str, Callable[[Scene], Awaitable[bool]]] = {
     "page.oversight.export": page("/agents/manager/oversight/export/intents.csv"),
     "page.topics": page("/agents/manager/oversight/topics/"),
     "topics.dismiss": topics_dismiss,
+    "page.models": page("/agents/manager/models/"),
+    "page.model_version": version_page,
+    "model.deploy": posting(lambda candidate: f"/agents/manager/models/{candidate.pk}/deploy/"),
+    "model.rollback": posting(lambda candidate: "/agents/manager/models/rollback/", _deployed_candidate),
     "page.admin": page("/admin/"),
     "page.customer_data": page("/agents/customer-data/"),
     "customer_data.export": customer_data("export"),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from portal_support import make_agent
+from portal_support import make_agent, model_evaluation as evaluation
 
 from bot_gateway.client import BotUnavailable, BotUnreachable
 from tuning import deploy, selectors
@@ -45,28 +45,6 @@ def gateway(monkeypatch: pytest.MonkeyPatch) -> FakeGateway:
     fake = FakeGateway()
     monkeypatch.setattr(deploy, "get_gateway", lambda: fake)
     return fake
-
-
-def evaluation(*, accuracy: float = 0.9, must_reached: int = 10, stories_failed: int = 0) -> dict[str, Any]:
-    """An evaluation.json of the retrain module's shape (version 1)."""
-    return {
-        "version": 1,
-        "heldout": {
-            "total": 100, "accuracy": accuracy, "macro_f1": accuracy - 0.05, "labels": ["greet", "opening_hours"],
-            "per_intent": {
-                "greet": {"precision": 1.0, "recall": 0.9, "f1": 0.95, "support": 50},
-                "opening_hours": {"precision": 0.8, "recall": 0.9, "f1": 0.85, "support": 50},
-            },
-            "confusion": [[45, 5], [5, 45]],
-        },
-        "must_escalate": {
-            "total": 10, "reached": must_reached, "recall": must_reached / 10,
-            "missed": [f"missed {n}" for n in range(10 - must_reached)],
-        },
-        "triage": {"total": 20, "reached": 19, "recall": 0.95, "needless": 1, "routine_total": 30},
-        "stories": {"total": 5, "passed": 5 - stories_failed, "failed": [f"story {n}" for n in range(stories_failed)]},
-        "predictions": [{"text": "hi", "expected": "greet", "predicted": "greet", "confidence": 0.99}],
-    }
 
 
 def version(name: str, **scores: Any) -> ModelVersion:
@@ -212,3 +190,73 @@ def test_a_swap_whose_answer_was_lost_is_recorded_if_the_bot_runs_the_model(
     with pytest.raises(SwapFailed):
         deploy.model_rollback(by=mia)
     assert selectors.in_production() == candidate
+
+
+# --- the pages and the API ------------------------------------------------------------------------------------
+
+
+def manager_client() -> Client:
+    client = Client()
+    client.force_login(make_agent("mia", "Mia", role="manager"))
+    return client
+
+
+def test_a_failing_candidate_gets_409_from_the_page_and_the_api_and_nothing_changes(
+    baseline: ModelVersion, gateway: FakeGateway
+) -> None:
+    client, bad = manager_client(), version("model-bad", must_reached=9)
+    page = client.get(f"/agents/manager/models/{bad.pk}/")
+    assert page.status_code == 200
+    assert b'data-testid="deploy-form"' not in page.content  # no Deploy button on a version that fails the gate
+    assert b'data-name="must_escalate_recall" data-passed="false"' in page.content
+    before = (history(), trail())
+
+    refused = client.post(f"/agents/manager/models/{bad.pk}/deploy/", {"reason": "ship it"})
+    assert refused.status_code == 409
+    assert b'data-testid="refused"' in refused.content and b"did not pass the gate" in refused.content
+    api = client.post(
+        f"/agents/manager/models/{bad.pk}/deploy/", {"reason": "ship it"}, headers={"accept": "application/json"}
+    )
+    assert api.status_code == 409
+    assert "must_escalate_recall" in api.json()["error"]
+    assert (history(), trail(), gateway.swaps) == (*before, [])
+
+
+def test_deploy_and_rollback_from_the_pages(baseline: ModelVersion, gateway: FakeGateway) -> None:
+    client, good = manager_client(), version("model-good", accuracy=0.95)
+    page = client.get(f"/agents/manager/models/{good.pk}/")
+    assert b'data-testid="deploy-form"' in page.content
+    assert b'id="evaluation-data"' in page.content  # the charts' data, for evaluation.js
+    assert b'<td data-testid="candidate">95.0%</td><td data-testid="production">90.0%</td>' in page.content
+
+    deployed = client.post(f"/agents/manager/models/{good.pk}/deploy/", {"reason": "better on cards"})
+    assert deployed.status_code == 302
+    listing = client.get("/agents/manager/models/")
+    assert b'data-testid="production-name">model-good<' in listing.content
+    assert b"better on cards" in listing.content and b"Roll back to model-base" in listing.content
+
+    rolled = client.post("/agents/manager/models/rollback/", headers={"accept": "application/json"})
+    assert rolled.status_code == 200
+    assert (rolled.json()["action"], rolled.json()["model_version"]["name"]) == ("rolled_back", "model-base")
+    assert gateway.swaps == [good.path, baseline.path]
+    again = client.post("/agents/manager/models/rollback/", headers={"accept": "application/json"})
+    assert again.status_code == 409
+
+
+def test_a_bot_that_cannot_swap_is_502_and_production_stays(baseline: ModelVersion, gateway: FakeGateway) -> None:
+    client, good = manager_client(), version("model-good")
+    gateway.fail = BotUnreachable("PUT /model: cannot connect")
+    response = client.post(f"/agents/manager/models/{good.pk}/deploy/", {"reason": "r"})
+    assert response.status_code == 502 and b"still runs the model it had" in response.content
+    assert selectors.in_production() == baseline
+
+
+def test_the_model_pages_are_managers_only(baseline: ModelVersion, gateway: FakeGateway) -> None:
+    good = version("model-good")
+    client = Client()
+    client.force_login(make_agent("ann", "Ann"))
+    for path in ("/agents/manager/models/", f"/agents/manager/models/{good.pk}/"):
+        assert client.get(path).status_code == 403
+    for path in (f"/agents/manager/models/{good.pk}/deploy/", "/agents/manager/models/rollback/"):
+        assert client.post(path, {"reason": "r"}).status_code == 403
+    assert (len(history()), gateway.swaps) == (1, [])
