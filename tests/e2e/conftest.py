@@ -16,11 +16,12 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from scripts import launcher
 
@@ -142,3 +143,32 @@ def bot_stopped(stack: Stack) -> Stack:
     """The stack with its Rasa server stopped (tests using this run last: see the collection hook)."""
     stack.stop_bot()
     return stack
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling out, and this machine's network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, driven by Playwright."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Where browser tests keep their screenshots, as test artifacts: <data dir>/test-results/screenshots."""
+    folder = Path(os.environ.get("SWITCHBOARD_DATA_DIR") or launcher.ROOT / "var") / "test-results" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -1,6 +1,7 @@
 // A model version's evaluation charts: per-intent precision/recall/F1 bars and confusion-matrix heatmaps, drawn
 // with the vendored Chart.js and chartjs-chart-matrix from the page's json_script (#evaluation-data). No inline
-// script or style: the CSP allows only this file. Each canvas says data-drawn="true" once drawn.
+// script or style: the CSP allows only this file. Each canvas says data-drawn="true" once drawn. A matrix reads
+// like a table: expected intents down, the first at the top; predicted across.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const source = document.getElementById("evaluation-data");
@@ -79,7 +80,7 @@ document.addEventListener("DOMContentLoaded", () => {
           x: { type: "category", labels, offset: true, grid: { display: false },
                ticks: { autoSkip: false, maxRotation: 90, minRotation: 60 },
                title: { display: true, text: "predicted" } },
-          y: { type: "category", labels, offset: true, grid: { display: false }, ticks: { autoSkip: false },
+          y: { type: "category", labels, offset: true, reverse: true, grid: { display: false }, ticks: { autoSkip: false },
                title: { display: true, text: "expected" } },
         },
       },
