@@ -54,6 +54,10 @@ app.conf.update(
             "task": "tuning.tasks.ingest_nlu_stream",
             "schedule": settings.NLU_INGEST_SECONDS,
         },
+        "keep-production-model-loaded": {
+            "task": "tuning.tasks.keep_production_model_loaded",
+            "schedule": 30.0,
+        },
     },
 )
 app.autodiscover_tasks()

@@ -100,6 +100,28 @@ def model_register_baseline(*, path: Path) -> ModelVersion:
     return version
 
 
+@transaction.atomic
+def model_reconcile(*, gateway: ModelSwapper | None = None) -> bool:
+    """Put the version in production back into a Rasa server that runs another: one restarted after a crash
+    comes back on the model it was first started on (tasks.keep_production_model_loaded, every 30 s).
+    True if it swapped. Under production's lock, so it never undoes a deploy that is committing."""
+    _lock_production()
+    production = selectors.in_production()
+    if production is None:
+        return False
+    gateway = gateway or get_gateway()
+    try:
+        running = gateway.loaded_model()
+        if running == Path(production.path).name:
+            return False
+        gateway.replace_model(production.path, timeout=settings.RASA_MODEL_LOAD_TIMEOUT_SECONDS)
+    except BotUnavailable as exc:  # down or starting: asked again next time
+        logger.info("cannot check the bot's model now: %s", exc)
+        return False
+    logger.warning("the bot ran %s, not %s, which is in production: swapped it back", running, production.name)
+    return True
+
+
 def _lock_production() -> None:
     # Every version row: a handful, and any of them may be the one going in or out.
     list(ModelVersion.objects.select_for_update().order_by("pk").values_list("pk", flat=True))

@@ -10,7 +10,7 @@ import redis
 from celery import shared_task
 from django.conf import settings
 
-from tuning import nlu_stream, services
+from tuning import deploy, nlu_stream, services
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +41,10 @@ def ingest_nlu_stream() -> int:
     except redis.RedisError as exc:  # the next run tries again; what was not acknowledged is read again
         logger.warning("NLU stream not read: %s", exc)
     return stored
+
+
+# Loading a model may take up to RASA_MODEL_LOAD_TIMEOUT_SECONDS (300): past the app's 60 s default limit.
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=330, time_limit=360)
+def keep_production_model_loaded() -> bool:
+    """The Rasa server runs the version in production (tuning.deploy.model_reconcile)."""
+    return deploy.model_reconcile()

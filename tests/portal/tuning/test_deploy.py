@@ -260,3 +260,18 @@ def test_the_model_pages_are_managers_only(baseline: ModelVersion, gateway: Fake
     for path in (f"/agents/manager/models/{good.pk}/deploy/", "/agents/manager/models/rollback/"):
         assert client.post(path, {"reason": "r"}).status_code == 403
     assert (len(history()), gateway.swaps) == (1, [])
+
+
+def test_a_bot_restarted_on_another_model_gets_production_back(baseline: ModelVersion, gateway: FakeGateway) -> None:
+    from tuning.tasks import keep_production_model_loaded
+
+    mia = make_agent("mia", "Mia", role="manager")
+    candidate = version("model-cand")
+    deploy.model_deploy(model_version=candidate, by=mia, reason="r")
+    assert keep_production_model_loaded() is False  # it runs what production says: nothing to do
+    gateway.runs = "model-base.tar.gz"  # crashed, and the supervisor started it again on its start-up model
+    assert keep_production_model_loaded() is True
+    assert (gateway.swaps, gateway.runs) == ([candidate.path, candidate.path], "model-cand.tar.gz")
+    gateway.loaded_model_fails = True  # down or loading: asked again next time
+    assert keep_production_model_loaded() is False
+    assert len(history()) == 2  # it changes the bot, never the record
