@@ -275,3 +275,51 @@ def test_a_bot_restarted_on_another_model_gets_production_back(baseline: ModelVe
     gateway.loaded_model_fails = True  # down or loading: asked again next time
     assert keep_production_model_loaded() is False
     assert len(history()) == 2  # it changes the bot, never the record
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deploys_at_once_happen_one_after_the_other(baseline: ModelVersion, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from django.db import close_old_connections, connection
+
+    class SlowGateway(FakeGateway):
+        def __init__(self) -> None:
+            super().__init__()
+            self.loading, self.most_loading = 0, 0
+
+        def replace_model(self, model_file: str, *, timeout: float) -> None:
+            self.loading += 1
+            self.most_loading = max(self.most_loading, self.loading)
+            time.sleep(0.3)  # a model loading
+            self.loading -= 1
+            super().replace_model(model_file, timeout=timeout)
+
+    slow = SlowGateway()
+    monkeypatch.setattr(deploy, "get_gateway", lambda: slow)
+    mia = make_agent("mia", "Mia", role="manager")
+    candidates = [version("model-one"), version("model-two")]
+    failures: list[BaseException] = []
+
+    def deploying(candidate: ModelVersion) -> None:
+        try:
+            deploy.model_deploy(model_version=candidate, by=mia, reason="at once")
+        except BaseException as exc:  # noqa: BLE001 -- reported by the assertion below
+            failures.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=deploying, args=(c,)) for c in candidates]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert slow.most_loading == 1  # the bot is never asked to load two models at once
+    line = selectors.production_line()
+    assert [v.name for v in line[1:]] == [Path(swap).name.removesuffix(".tar.gz") for swap in slow.swaps]
+    assert selectors.in_production() == line[-1]  # the record and the bot agree on who came last
+    if connection.vendor == "postgresql":  # production's rows locked: the second saw the first in production
+        assert trail()[-1][2] == line[-2].name
