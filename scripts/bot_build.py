@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -110,6 +111,32 @@ def ensure_model(force: bool = False) -> Path:
     model = BOT / "models" / f"{key}.tar.gz"
     link(cached, model)
     return model
+
+
+def evaluation_key(model: Path) -> str:
+    """The model's evaluation is keyed by the model and what judges it: the held-out sets and stories
+    (bot/tests), the real actions they run through, the bank policy, and the evaluation's own code."""
+    return "evaluation-" + digest(*existing(BOT / "tests", BOT / "actions", BOT / "governance"), extra=model.name)
+
+
+def ensure_evaluation(model: Path) -> Path:
+    """The model's evaluation.json (bot/governance/candidate.py's `evaluate` mode, in the bot's venv), built once
+    into the cache: what a candidate from Retrain is gated against while this model is in production."""
+    key = evaluation_key(model)
+    cached = CACHE / "evaluations" / f"{key}.json"
+    with build_lock(key):
+        if not cached.exists():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(prefix=f"{key}.", dir=cached.parent) as out:
+                print("Evaluating the model on the held-out sets (once per model and sets)...", flush=True)
+                run(
+                    [BOT_PYTHON, "-m", "governance.candidate", "evaluate", "--model", model.resolve(), "--out", out],
+                    cwd=BOT,
+                    env=bot_process_env(),
+                    stdout=subprocess.DEVNULL,  # its progress lines; Rasa's output goes to stderr
+                )
+                os.replace(Path(out) / "evaluation.json", cached)
+    return cached
 
 
 def ensure_bot() -> Path:

@@ -551,13 +551,14 @@ def manage(config: StackConfig, *args: str) -> None:
     )
 
 
-def with_deployed_model(config: StackConfig) -> StackConfig:
+def with_deployed_model(config: StackConfig, evaluation: Path | None = None) -> StackConfig:
     """The stack on the model in production: config's model (the one built from bot/ as committed) is
-    registered as a version (`manage.py register_baseline_model`), and Rasa starts on whatever the managers
-    deployed since, so a restart keeps it. Needs the database migrated."""
+    registered as a version (`manage.py register_baseline_model`, with its evaluation.json if given), and Rasa
+    starts on whatever the managers deployed since, so a restart keeps it. Needs the database migrated."""
+    scored = [f"--evaluation={evaluation}"] if evaluation else []
     out = subprocess.run(
         [str(PORTAL_PYTHON_BIN / "python"), str(ROOT / "manage.py"), "register_baseline_model",
-         f"--model={config.model_path}"],
+         f"--model={config.model_path}", *scored],
         cwd=ROOT,
         env=portal_env(config),
         check=True,

@@ -76,10 +76,11 @@ def model_rollback(*, by: Any, reason: str = "", gateway: ModelSwapper | None = 
 
 
 @transaction.atomic
-def model_register_baseline(*, path: Path) -> ModelVersion:
+def model_register_baseline(*, path: Path, evaluation: dict[str, Any] | None = None) -> ModelVersion:
     """Keep the model `./switchboard setup` built from bot/ as committed as a version, and put it in production
     when it is new (the bot's committed files changed: the repository is the source of truth) or when nothing
-    is. No swap: the Rasa server is started afterwards on what is in production (scripts/launcher.py)."""
+    is. `evaluation`: its evaluation on today's held-out sets (scripts/bot_build.py), kept as the version's. No
+    swap: the Rasa server is started afterwards on what is in production (scripts/launcher.py)."""
     _lock_production()
     resolved = str(path.resolve())
     version, created = ModelVersion.objects.get_or_create(
@@ -88,6 +89,9 @@ def model_register_baseline(*, path: Path) -> ModelVersion:
     if version.path != resolved:  # the same build, cached elsewhere now
         version.path = resolved
         version.save(update_fields=["path"])
+    if evaluation is not None and evaluation != version.evaluation:  # e.g. a held-out set was added
+        version.evaluation = evaluation
+        version.save(update_fields=["evaluation"])
     if created or selectors.in_production() is None:
         Deployment.objects.create(
             model_version=version, action=DeploymentAction.DEPLOYED, deployed_by=None, reason=BASELINE_REASON

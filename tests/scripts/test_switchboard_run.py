@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import json
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -34,12 +36,21 @@ def test_a_first_run_makes_the_demo_logins_and_puts_the_baseline_in_production(
     cli = switchboard()
     model = tmp_path / "model-0123abcd.tar.gz"
     model.write_bytes(b"a trained model")
+    evaluation = tmp_path / "evaluation.json"
+    evaluation.write_text(json.dumps({"version": 1, "heldout": {"accuracy": 0.9}}))
     config = launcher.StackConfig(model_path=model, data_dir=tmp_path, env={}, redis_port=launcher.free_port())
     with Supervisor(tmp_path / "log") as supervisor:
         supervisor.start(launcher.redis_service(config))
         supervisor.wait_ready()
-        ready, logins = cli.prepare(config)
+        ready, logins = cli.prepare(config, evaluation)
         again, same_logins = cli.prepare(config)  # a restart: the same passwords, the same model
+        stored = subprocess.run(
+            [launcher.PORTAL_PYTHON_BIN / "python", launcher.ROOT / "manage.py", "shell", "-c",
+             "from tuning import selectors; from django.contrib.auth.models import User; import json; "
+             "print(json.dumps([selectors.in_production().evaluation, "
+             "sorted((u.username, [g.name for g in u.groups.all()]) for u in User.objects.all())]))"],
+            env=launcher.portal_env(config), capture_output=True, text=True, check=True,
+        ).stdout
     assert [(role, username) for role, username, _ in logins] == [
         ("agent", "demo"), ("supervisor", "demo-supervisor"), ("manager", "demo-manager")
     ]
@@ -47,3 +58,7 @@ def test_a_first_run_makes_the_demo_logins_and_puts_the_baseline_in_production(
     for role, _, password in logins:
         assert (tmp_path / f"demo-{role}-password").read_text().strip() == password
     assert ready.model_path == again.model_path == model.resolve()
+    assert json.loads(stored.splitlines()[-1]) == [
+        {"version": 1, "heldout": {"accuracy": 0.9}},
+        [["demo", ["Agents"]], ["demo-manager", ["Managers"]], ["demo-supervisor", ["Supervisors"]]],
+    ]

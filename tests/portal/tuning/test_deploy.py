@@ -86,6 +86,17 @@ def test_the_baseline_is_registered_once_and_put_in_production(tmp_path: Path) -
     assert selectors.in_production() == first
 
 
+def test_the_baselines_evaluation_is_kept_and_follows_the_held_out_sets(tmp_path: Path) -> None:
+    model = tmp_path / "model-base.tar.gz"
+    model.write_bytes(b"model")
+    assert deploy.model_register_baseline(path=model).evaluation is None
+    assert deploy.model_register_baseline(path=model, evaluation=evaluation()).evaluation == evaluation()
+    deploy.model_register_baseline(path=model)  # a restart without one keeps it
+    more_sets = evaluation(must_reached=9)
+    assert deploy.model_register_baseline(path=model, evaluation=more_sets).evaluation == more_sets
+    assert ModelVersion.objects.get().evaluation == more_sets
+
+
 def test_a_restart_keeps_the_deployed_version_and_a_new_baseline_goes_in(
     baseline: ModelVersion, gateway: FakeGateway, tmp_path: Path
 ) -> None:
