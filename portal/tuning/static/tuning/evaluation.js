@@ -80,7 +80,9 @@ document.addEventListener("DOMContentLoaded", () => {
           x: { type: "category", labels, offset: true, grid: { display: false },
                ticks: { autoSkip: false, maxRotation: 90, minRotation: 60 },
                title: { display: true, text: "predicted" } },
-          y: { type: "category", labels, offset: true, reverse: true, grid: { display: false }, ticks: { autoSkip: false },
+          // A vertical category axis draws its first label at the bottom: given last first, the first is on top.
+          y: { type: "category", labels: [...labels].reverse(), offset: true, grid: { display: false },
+               ticks: { autoSkip: false },
                title: { display: true, text: "expected" } },
         },
       },
