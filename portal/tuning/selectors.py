@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from django.conf import settings
 from django.db.models import Case, CharField, F, OuterRef, QuerySet, Subquery, Value, When
@@ -171,12 +170,10 @@ def deployments() -> QuerySet[Deployment]:
     return Deployment.objects.select_related("model_version", "deployed_by").order_by("-deployed_at", "-id")
 
 
-NOT_EVALUATED = {"name": "evaluated", "passed": False, "detail": "this version has no evaluation"}
-
-
-def deploy_gate(version: ModelVersion, production: ModelVersion | None) -> dict[str, Any]:
+def deploy_gate(version: ModelVersion, production: ModelVersion | None) -> gate.GateResult:
     """The gate `version` must pass to be deployed, against what is in production now (not when it was
-    trained: production may have changed since). {"passed", "checks": [{"name", "passed", "detail"}]}."""
+    trained: production may have changed since)."""
     if version.evaluation is None:
-        return {"passed": False, "checks": [NOT_EVALUATED]}
+        unevaluated: gate.GateCheck = {"name": "evaluated", "passed": False, "detail": "this version has no evaluation"}
+        return {"passed": False, "checks": [unevaluated]}
     return gate.gate_check(version.evaluation, production.evaluation if production else None)

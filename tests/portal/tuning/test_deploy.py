@@ -128,7 +128,7 @@ def test_deploy_writes_its_rows_and_swaps_the_bot(baseline: ModelVersion, gatewa
     [
         ({"accuracy": 0.5}, "heldout_accuracy"),
         ({"must_reached": 9}, "must_escalate_recall"),
-        ({"stories_failed": 1}, "stories"),
+        ({"stories_failed": 1}, "test_stories"),
     ],
 )
 def test_a_candidate_that_fails_the_gate_is_refused_and_nothing_changes(
