@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, Expression, FloatField, Func, QuerySet
+from django.db.models import Expression, FloatField, Func, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -35,21 +35,9 @@ class Seconds(Func):
         )
 
 
-class PercentileCont(Aggregate):
-    """PostgreSQL's `percentile_cont(f) WITHIN GROUP (ORDER BY x)`: the linearly interpolated percentile."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: Expression, fraction: float) -> None:
-        if not 0.0 <= fraction <= 1.0:
-            raise ValueError(f"a fraction is within [0, 1], not {fraction}")
-        super().__init__(expression, fraction=repr(float(fraction)))
-
-
 def interpolated(ordered: Sequence[float], fraction: float) -> float | None:
-    """What percentile_cont gives for `fraction` over these values, sorted ascending (None for no values)."""
+    """What PostgreSQL's percentile_cont (linear interpolation) gives for `fraction` over these values, sorted
+    ascending (None for no values)."""
     if not ordered:
         return None
     position = fraction * (len(ordered) - 1)
@@ -58,13 +46,20 @@ def interpolated(ordered: Sequence[float], fraction: float) -> float | None:
 
 
 def distribution(rows: QuerySet[Any], value: Expression, fractions: Sequence[float]) -> tuple[int, list[float | None]]:
-    """How many of `rows` have a `value` (nulls are left out), and its percentiles, in one query on PostgreSQL;
-    on SQLite, which has no percentile, from the sorted values."""
-    rows = rows.annotate(_value=value).filter(_value__isnull=False)
-    if connection.vendor == "postgresql":
-        found = rows.aggregate(
-            count=Count("pk"), **{f"p{i}": PercentileCont(value, f) for i, f in enumerate(fractions)}
-        )
-        return found["count"], [found[f"p{i}"] for i in range(len(fractions))]
-    ordered = list(rows.order_by("_value").values_list("_value", flat=True))
+    """How many of `rows` have a `value` (nulls are left out), and its percentiles. On PostgreSQL one query over
+    the values selected once: aggregating the expression itself would compute it again for the count and for
+    each percentile (a correlated subquery three times over). On SQLite, which has no percentile, from the sorted
+    values."""
+    values = rows.annotate(_value=value).values_list("_value")
+    if connection.vendor == "postgresql":  # count() and percentile_cont() leave the nulls out themselves
+        inner, params = values.query.sql_with_params()  # Django's own SQL, its parameters kept apart
+        percentile = "percentile_cont(%s) WITHIN GROUP (ORDER BY v)"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(v), {', '.join([percentile] * len(fractions))} FROM ({inner}) AS found (v)",
+                (*[float(f) for f in fractions], *params),
+            )
+            count, *found = cursor.fetchone() or (0,)
+        return count, list(found)
+    ordered = [v for (v,) in values.filter(_value__isnull=False).order_by("_value")]
     return len(ordered), [interpolated(ordered, f) for f in fractions]
