@@ -58,6 +58,11 @@ app.conf.update(
             "task": "tuning.tasks.keep_production_model_loaded",
             "schedule": 30.0,
         },
+        # Yesterday (UTC) against the four weeks before it: once a day, shortly after midnight.
+        "check-drift": {
+            "task": "oversight.tasks.check_drift",
+            "schedule": crontab(hour=0, minute=20),
+        },
     },
 )
 app.autodiscover_tasks()

@@ -308,6 +308,30 @@ TOPIC_MAX_DISTANCE = _env_float("SWITCHBOARD_TOPIC_MAX_DISTANCE", 0.6)
 TOPIC_MIN_SIZE = _env_int("SWITCHBOARD_TOPIC_MIN_SIZE", 3)
 TOPIC_TIMEOUT_SECONDS = _env_float("SWITCHBOARD_TOPIC_TIMEOUT_SECONDS", 600.0)
 
+# --- oversight: drift alerts (docs/oversight.md) ---------------------------------------------------------------
+# What a day may differ from its trailing four weeks before it is drift (oversight/drift.py, Margins): its intent
+# mix's or confidence distribution's population-stability index past this beyond its sampling noise; a fallback or
+# handoff rate further from the weeks' mean than the margin or so many standard deviations; an intent's share of
+# the day further from its share of the weeks than the share margin or so many standard deviations.
+OVERSIGHT_DRIFT_PSI = _env_float("SWITCHBOARD_DRIFT_PSI", 0.25)
+OVERSIGHT_DRIFT_RATE_MARGIN = _env_float("SWITCHBOARD_DRIFT_RATE_MARGIN", 0.05)
+OVERSIGHT_DRIFT_SIGMAS = _env_float("SWITCHBOARD_DRIFT_SIGMAS", 5.0)
+OVERSIGHT_DRIFT_SHARE_MARGIN = _env_float("SWITCHBOARD_DRIFT_SHARE_MARGIN", 0.02)
+OVERSIGHT_DRIFT_SHARE_SIGMAS = _env_float("SWITCHBOARD_DRIFT_SHARE_SIGMAS", 7.0)
+
+# --- mail (drift alerts to the managers) ------------------------------------------------------------------------
+# SMTP when EMAIL_HOST is set; else each mail is a file in the data dir's mail/ (the embedded defaults send none).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = _env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", True)
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "switchboard@localhost")
+
 # --- sockets, sessions, handoffs ----------------------------------------------------------------------------
 SWITCHBOARD_MAX_FRAME_BYTES = _env_int("SWITCHBOARD_MAX_FRAME_BYTES", 16384)
 SWITCHBOARD_MAX_TEXT_CHARS = _env_int("SWITCHBOARD_MAX_TEXT_CHARS", 2000)

@@ -1,5 +1,7 @@
 """What oversight keeps: the candidate topics new-intent discovery found among the messages the bot did not
-understand (docs/oversight.md)."""
+understand, and what the daily drift job measured, one row per day and measure (oversight/drift.py): the
+dashboard's drift charts draw those rows, and a row past its band is an alert, mailed to the managers once
+(docs/oversight.md)."""
 
 from __future__ import annotations
 
@@ -37,3 +39,31 @@ class Topic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.size} × {self.exemplar_text[:40]}"
+
+
+class Measure(models.TextChoices):
+    INTENT_MIX = "intent_mix", "Intent mix (PSI)"
+    INTENT_SHARE = "intent_share", "An intent's share"
+    CONFIDENCE = "confidence", "Confidence distribution (PSI)"
+    FALLBACK_RATE = "fallback_rate", "Fallback rate"
+    HANDOFF_RATE = "handoff_rate", "Handoff rate"
+
+
+class DriftCheck(models.Model):
+    day = models.DateField(db_index=True)  # UTC
+    measure = models.CharField(max_length=32, choices=Measure.choices)
+    value = models.FloatField()
+    baseline = models.FloatField()  # the trailing weeks' share or mean rate (0 for a PSI)
+    low = models.FloatField()  # the band the value was expected in
+    high = models.FloatField()
+    detail = models.CharField(max_length=100, blank=True, default="")  # the intent, for intent_share
+    drifted = models.BooleanField(default=False, db_index=True)
+    checked_at = models.DateTimeField(default=timezone.now)
+    mailed_at = models.DateTimeField(null=True, blank=True)  # the alert's mail to the managers, once
+
+    class Meta:
+        ordering = ["day", "measure"]
+        constraints = [models.UniqueConstraint(fields=["day", "measure"], name="one_drift_check_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.measure} {self.value:.3f}{' drift' if self.drifted else ''}"

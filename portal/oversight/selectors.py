@@ -17,6 +17,8 @@ from tuning.bot_data import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, handoff_topics
 from oversight.models import Topic
 from tuning.models import NluRecord
 
+from .models import DriftCheck
+
 from .aggregates import Seconds, distribution
 
 QUANTILES = (0.5, 0.9)
@@ -300,6 +302,16 @@ class Dashboard:
     human_side: HumanSide
     queue: list[QueueHour]
     intents: list[IntentRecord]
+    drift: list[DriftCheck]  # what the daily drift job measured on the period's days
+
+    @property
+    def drift_alerts(self) -> list[DriftCheck]:
+        return [check for check in self.drift if check.drifted]
+
+
+def drift_checks(period: Period) -> list[DriftCheck]:
+    """The drift job's measures of the period's days, by day."""
+    return list(DriftCheck.objects.filter(day__gte=period.start.date(), day__lt=period.end.date()))
 
 
 def dashboard(period: Period) -> Dashboard:
@@ -316,6 +328,7 @@ def dashboard(period: Period) -> Dashboard:
         human_side=human_side(period),
         queue=queue_by_hour(period),
         intents=intents(period),
+        drift=drift_checks(period),
     )
 
 

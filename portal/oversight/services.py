@@ -1,21 +1,28 @@
-"""Oversight's writes: new-intent discovery and a manager's decision on a topic (docs/oversight.md). The bot's own
+"""Oversight's writes: new-intent discovery and a manager's decision on a topic, and the drift job's measures
+with the mail of its alerts (docs/oversight.md). The bot's own
 sentence encoder groups the messages, in the bot's Python (bot/governance/topics.py); a decision goes through the
 NLU inbox's reviews (tuning.services.record_review), so its examples, duplicates, held-out refusals and audit are
 the inbox's own."""
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Permission, User
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
-from oversight.models import Topic, TopicStatus
+from oversight import drift
+from oversight.drift import Margins
+from oversight.models import DriftCheck, Measure, Topic, TopicStatus
 from tuning import bot_data
 from tuning.audit import governance_record
 from tuning.bot_python import run_json
@@ -137,3 +144,70 @@ def topic_new_intent_yaml(*, topic_id: int, intent: str, actor: Any) -> str:
         detail={"via": "topic", "topic_id": topic.pk, "intent": intent, "count": len(examples)},
     )
     return nlu_yaml(examples)
+
+
+log = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def drift_check(*, days: Sequence[date], mail: bool = True) -> list[DriftCheck]:
+    """Measure each day against its trailing baseline and store the measures (a day checked again is measured
+    anew); the drifted ones not mailed yet go to the managers once this commits. Returns the drifted checks."""
+    stored: list[DriftCheck] = []
+    for day, findings in drift.check(days, Margins.from_settings()).items():
+        for found in findings:
+            check, _ = DriftCheck.objects.update_or_create(
+                day=day,
+                measure=found.measure,
+                defaults={
+                    "value": found.value, "baseline": found.baseline, "low": found.low, "high": found.high,
+                    "detail": found.detail, "drifted": found.drifted, "checked_at": timezone.now(),
+                },
+            )
+            stored.append(check)
+    drifted = [check for check in stored if check.drifted]
+    if mail and (unmailed := [check.pk for check in drifted if check.mailed_at is None]):
+        transaction.on_commit(lambda: drift_alerts_mail(check_ids=unmailed))
+    return drifted
+
+
+def managers() -> list[User]:
+    """Active users who govern the bot, with a mail address (through a group, their own permission, or as
+    superusers)."""
+    govern = Permission.objects.get(codename="govern_bot", content_type__app_label="agents")
+    return list(
+        User.objects.filter(is_active=True)
+        .exclude(email="")
+        .filter(Q(groups__permissions=govern) | Q(user_permissions=govern) | Q(is_superuser=True))
+        .distinct()
+        .order_by("username")
+    )
+
+
+@transaction.atomic
+def drift_alerts_mail(*, check_ids: Sequence[int]) -> int:
+    """One mail to the managers about these drifted checks, if none was sent for them yet; how many it named."""
+    checks = list(
+        DriftCheck.objects.select_for_update().filter(pk__in=check_ids, drifted=True, mailed_at__isnull=True)
+    )
+    recipients = [user.email for user in managers()]
+    if not checks or not recipients:
+        return 0
+    days = sorted({check.day for check in checks})
+    lines = [
+        f"{check.day}  {Measure(check.measure).label}{f' ({check.detail})' if check.detail else ''}: "
+        f"{check.value:.3f}, expected {check.low:.3f}-{check.high:.3f}"
+        for check in sorted(checks, key=lambda c: (c.day, c.measure))
+    ]
+    send_mail(
+        subject=f"Switchboard: the bot's traffic drifted on {', '.join(map(str, days))}",
+        message="\n".join(
+            ["The daily drift check found these days unlike the four weeks before them:", "", *lines, "",
+             f"The dashboard: {reverse('oversight:dashboard')}?range=day&day={days[-1]}"]
+        ),
+        from_email=None,
+        recipient_list=recipients,
+    )
+    DriftCheck.objects.filter(pk__in=[check.pk for check in checks]).update(mailed_at=timezone.now())
+    log.info("drift alert mailed to %d managers: %d checks", len(recipients), len(checks))
+    return len(checks)

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from oversight.models import Measure
 from oversight.selectors import Dashboard, Durations
 
-Kind = Literal["text", "count", "rate", "seconds", "mean"]
+Kind = Literal["text", "count", "rate", "seconds", "mean", "mean3"]
 
 
 @dataclass(frozen=True)
@@ -77,5 +78,12 @@ def tables(board: Dashboard) -> list[Table]:
              Column("Unneeded handoffs"), Column("Missed escalations")],
             [[i.intent, i.volume, i.answered, i.handed_off, i.unneeded_handoffs, i.missed_escalations]
              for i in board.intents],
+        ),
+        Table(
+            "drift-alerts", "Drift alerts",
+            [Column("Day", "text"), Column("Measure", "text"), Column("Intent", "text"), Column("Value", "mean3"),
+             Column("Expected from", "mean3"), Column("Expected to", "mean3")],
+            [[c.day.isoformat(), Measure(c.measure).label, c.detail, c.value, c.low, c.high]
+             for c in board.drift_alerts],
         ),
     ]

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from agents import roles
 from oversight import selectors, services
 from oversight.forms import NewIntentForm, PeriodForm, TopicAdoptForm
-from oversight.models import TopicStatus
+from oversight.models import Measure, TopicStatus
 from oversight.tasks import discover_topics
 from oversight.selectors import Dashboard
 from oversight.tables import tables
@@ -48,6 +48,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "tables": tables(board),
             "query": request.GET.urlencode(),
             "charts": _charts(board),
+            "measures": Measure,
         },
     )
 
@@ -69,10 +70,29 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
     return response
 
 
+def _drift_series(board: Dashboard) -> dict[str, dict[str, Any]]:
+    """Each drift measure by day over the period, with its baseline band; null where a day was not checked."""
+    days = [d.day for d in board.by_day]
+    checks = {(check.measure, check.day): check for check in board.drift}
+    series = {}
+    for measure in Measure:
+        found = [checks.get((measure.value, day)) for day in days]
+        series[measure.value] = {
+            "title": measure.label,
+            "labels": [day.isoformat() for day in days],
+            "value": [c.value if c else None for c in found],
+            "low": [c.low if c else None for c in found],
+            "high": [c.high if c else None for c in found],
+            "alert": [bool(c and c.drifted) for c in found],
+        }
+    return series
+
+
 def _charts(board: Dashboard) -> dict[str, Any]:
     """What the page's charts draw (json_script: static/oversight/dashboard.js reads it)."""
     top = board.intents[:TOP_INTENTS_CHARTED]
     return {
+        "drift": _drift_series(board),
         "days": {
             "labels": [d.day.isoformat() for d in board.by_day],
             "conversations": [d.containment.conversations for d in board.by_day],

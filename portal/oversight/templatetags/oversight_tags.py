@@ -15,6 +15,8 @@ def cell(value: object, kind: str) -> str:
         return f"{value:.1%}"
     if kind == "mean" and isinstance(value, float):
         return f"{value:.1f}"
+    if kind == "mean3" and isinstance(value, float):
+        return f"{value:.3f}"
     if kind == "seconds" and isinstance(value, float):
         return _duration(value)
     return str(value)

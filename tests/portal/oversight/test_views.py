@@ -12,6 +12,8 @@ from django.test import Client
 from history_support import DAY, known_day
 from portal_support import make_agent
 
+from oversight.models import DriftCheck, Measure
+
 pytestmark = pytest.mark.django_db
 
 URL = "/agents/manager/oversight/"
@@ -79,3 +81,22 @@ def test_every_table_exports_as_csv_with_raw_figures(manager: Client) -> None:
 
 def test_the_manager_home_links_the_dashboard(manager: Client) -> None:
     assert f'href="{URL}"' in manager.get("/agents/manager/").content.decode()
+
+
+def test_the_drift_checks_of_the_period_are_charted_and_the_alerts_shown(manager: Client) -> None:
+    DriftCheck.objects.create(day=DAY, measure=Measure.HANDOFF_RATE, value=0.4, baseline=0.2, low=0.1, high=0.3, drifted=True)
+    DriftCheck.objects.create(day=DAY, measure=Measure.FALLBACK_RATE, value=0.1, baseline=0.1, low=0.05, high=0.15)
+    DriftCheck.objects.create(day=DAY - timedelta(days=1), measure=Measure.HANDOFF_RATE, value=0.9, baseline=0.2, low=0.1, high=0.3, drifted=True)
+    response = manager.get(URL, {"range": "day", "day": DAY.isoformat()})
+    page = response.content.decode()
+    assert 'data-testid="drift-alerts"' in page and "Handoff rate 0.400, expected 0.100–0.300" in page
+    charts = response.context["charts"]["drift"]
+    assert charts["handoff_rate"] == {
+        "title": "Handoff rate", "labels": [DAY.isoformat()], "value": [0.4], "low": [0.1], "high": [0.3], "alert": [True],
+    }
+    assert charts["fallback_rate"]["alert"] == [False]
+    assert charts["intent_mix"]["value"] == [None]  # not checked that day
+    assert _csv(manager, "drift-alerts", f"range=day&day={DAY.isoformat()}") == [
+        ["Day", "Measure", "Intent", "Value", "Expected from", "Expected to"],
+        [DAY.isoformat(), "Handoff rate", "", "0.4", "0.1", "0.3"],
+    ]
