@@ -5,7 +5,8 @@ week, 30 days and the whole year, beside a bare COUNT of the same period's messa
 
 It works in a database of its own on that PostgreSQL server (`switchboard_dashboard_bench`, kept between runs):
 migrated, and given the synthetic year of `manage.py generate_traffic_history` (seed 1, 260 conversations a
-weekday) the first time or with `--fresh` (dropped and written anew). The page is requested through Django's
+weekday) and its drift checks (`manage.py check_drift`) the first time or with `--fresh` (dropped and written
+anew). The page is requested through Django's
 test client, so the time is the whole request (middleware, selectors, template) less the network. Prints the
 machine's cores and load before and after; results in docs/benchmarks.md.
 """
@@ -65,7 +66,7 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db.models import Max
+    from django.db.models import Max, Min
     from django.test import Client
     from django.test.utils import setup_test_environment
 
@@ -73,6 +74,7 @@ def main() -> None:
     from agents.services import user_set_up
     from conversations.models import Conversation, Message
     from oversight import selectors, synthetic
+    from oversight.models import DriftCheck
     from oversight.selectors import Period
 
     load_before = os.getloadavg()
@@ -80,6 +82,9 @@ def main() -> None:
     if not synthetic.synthetic_conversations():
         call_command("generate_traffic_history")
     last = Conversation.objects.aggregate(last=Max("created_at"))["last"].date()
+    if not DriftCheck.objects.exists():  # the drift charts' rows, as the daily job would have left them
+        first = Conversation.objects.aggregate(first=Min("created_at"))["first"].date()
+        call_command("check_drift", "--from", str(first + timedelta(days=28)), "--to", str(last), "--no-mail")
     counts = {
         "conversations": Conversation.objects.count(),
         "messages": Message.objects.count(),
