@@ -54,8 +54,11 @@ HAND_OFF, ASK = "hand_off", "ask"
 # matter. Clauses of fewer words carry too little to read on their own.
 _CLAUSE_BREAK = re.compile(r"[.?!;,\n]+|\s(?:but also|and also|but|also|plus|because|cos|coz|as well as|then)\s", re.IGNORECASE)
 _CLAUSE_MIN_WORDS = 3
-# A clause that ends by pointing back ("how do I unblock it") asks about the clause before it, not a new matter.
+# A clause that points back ("how do I unblock it", "i blocked it already") is about the clause before it, not a
+# new matter: one that ends on a pronoun, or a short one that holds one.
 _POINTS_BACK = re.compile(r"\b(?:it|this|that|them|one)\W*$", re.IGNORECASE)
+_HOLDS_A_PRONOUN = re.compile(r"\b(?:it|this|that|them)\b", re.IGNORECASE)
+_SHORT_CLAUSE_WORDS = 5
 MAX_CLAUSES = 4  # bounds the extra encoding a long message costs (about 4 ms a clause on this machine)
 
 
@@ -202,7 +205,7 @@ class Screen:
         (the lexicon has already seen the whole text). The gravest finding, or None."""
         findings = []
         for clause, embedding in readings:
-            if _POINTS_BACK.search(clause["text"]):
+            if _points_back(clause["text"]):
                 continue
             topic = self.topic_of_intent.get(clause["intent"])
             if topic and clause["confidence"] >= self.clause_confidence:
@@ -231,6 +234,11 @@ class Screen:
             if len(best) == len(self.topics):
                 break
         return best
+
+
+def _points_back(clause: str) -> bool:
+    short = len(clause.split()) <= _SHORT_CLAUSE_WORDS
+    return bool(_POINTS_BACK.search(clause) or (short and _HOLDS_A_PRONOUN.search(clause)))
 
 
 def _gravest(findings: Sequence[Finding], topics: Sequence[str]) -> Optional[Finding]:

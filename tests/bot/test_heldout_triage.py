@@ -46,23 +46,30 @@ TRIAGE_SETS = {
         TriageSet("heldout_triage_2.csv", must_escalate_floor=110, intent_accuracy_floor=0.83, min_size=180),
         TriageSet(
             "heldout_triage_3.csv",
-            must_escalate_floor=118,
+            must_escalate_floor=133,
             intent_accuracy_floor=0.86,
             min_size=200,
-            vulnerable_below_priority=6,
+            vulnerable_below_priority=3,
         ),
         TriageSet(
             "heldout_triage_4.csv",
-            must_escalate_floor=136,
+            must_escalate_floor=138,
             intent_accuracy_floor=0.87,
             min_size=200,
-            vulnerable_below_priority=11,
+            vulnerable_below_priority=4,
+        ),
+        TriageSet(
+            "heldout_triage_5.csv",
+            must_escalate_floor=154,
+            intent_accuracy_floor=0.81,
+            min_size=230,
+            vulnerable_below_priority=8,
         ),
     )
 }
 # Where not every must-escalate message reaches a person yet. The promise is 100 %, so that test is a strict xfail
 # there: it fails the day the set passes, and then the set leaves this list.
-NOT_YET_EVERY_MESSAGE = {"heldout_triage_2.csv", "heldout_triage_3.csv", "heldout_triage_4.csv"}
+NOT_YET_EVERY_MESSAGE = {f"heldout_triage_{n}.csv" for n in (2, 3, 4, 5)}
 NEEDLESS_HANDOFF_CEILING = 0.05  # the cost of the safety net, on every set (issue 10)
 VULNERABLE = {"suicidal", "coercion_abuse", "illness_disability", "bereavement", "financial_hardship"}
 
