@@ -52,7 +52,7 @@ def conversation_erase(*, conversation_id: uuid.UUID, actor: Any) -> bool:
         return False
     if Conversation.objects.filter(customer_waiting(), pk=conversation_id).exists():
         raise CustomerWaiting(str(conversation_id))
-    _erase([conversation_id], actor=actor, reason="request")
+    _erase([conversation.pk], actor=actor, reason="request")
     return True
 
 
