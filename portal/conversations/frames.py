@@ -344,8 +344,16 @@ class FrameError(Exception):
         self.retry_after = retry_after
 
 
+def _no_nul(value: str) -> str:
+    """PostgreSQL stores no NUL character in text: one in a client's string is refused, not a crash (the fuzz,
+    tests/portal/test_fuzz.py, found it)."""
+    if "\x00" in value:
+        raise PydanticCustomError("nul_character", "contains a NUL character (U+0000)")
+    return value
+
+
 CLIENT_ID_MAX_CHARS = 64
-ClientId = Annotated[str, Field(min_length=1, max_length=CLIENT_ID_MAX_CHARS)]
+ClientId = Annotated[str, Field(min_length=1, max_length=CLIENT_ID_MAX_CHARS), AfterValidator(_no_nul)]
 
 
 class ClientFrame(BaseModel):
@@ -381,10 +389,20 @@ def _not_a_command(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_within_text_limit)]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1),
+    AfterValidator(_within_text_limit),
+    AfterValidator(_no_nul),
+]
 CustomerText = Annotated[Text, AfterValidator(_not_a_command)]
 # A bot button's payload (sent to the bot instead of the text); absent or null is none.
-Payload = Annotated[str, BeforeValidator(lambda v: "" if v is None else v), AfterValidator(_within_payload_limit)]
+Payload = Annotated[
+    str,
+    BeforeValidator(lambda v: "" if v is None else v),
+    AfterValidator(_within_payload_limit),
+    AfterValidator(_no_nul),
+]
 
 
 class Ping(ClientFrame):

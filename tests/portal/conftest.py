@@ -8,6 +8,7 @@ The tests run on the defaults (SQLite, in-memory channel layer) and on PostgreSQ
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -20,7 +21,22 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.testing import WebsocketCommunicator
 from channels.testing.application import ApplicationCommunicator as ChannelsApplicationCommunicator
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from portal_support import make_agent
+
+# Hypothesis (tests/portal/test_fuzz.py): few examples, derived from each test's name rather than drawn at
+# random, and no example database (none written into the repo), so the suite stays fast and every run, in CI
+# too, tries the same inputs. `HYPOTHESIS_PROFILE=fuzz-deep` tries many more, at random, for a search by hand.
+# The fuzz's fixtures (an agent, the stand-in Rasa) are set up once per test and serve all its examples.
+_ACROSS_EXAMPLES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+hypothesis_settings.register_profile(
+    "fuzz", max_examples=20, derandomize=True, database=None, deadline=None, suppress_health_check=_ACROSS_EXAMPLES
+)
+hypothesis_settings.register_profile(
+    "fuzz-deep", max_examples=500, database=None, deadline=None, suppress_health_check=_ACROSS_EXAMPLES
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "fuzz")
 
 # How long a socket test waits for a frame before failing. The libraries' 1 s default is a speed assertion in
 # disguise: on a loaded 2-core CI machine a cold process (opening its database pool) can take longer, and a test
