@@ -64,3 +64,11 @@ def test_the_command_refuses_real_conversations_and_an_earlier_history() -> None
         call_command(*args, "--allow-real-data")
     call_command(*args, "--allow-real-data", "--replace")
     assert Conversation.objects.filter(pk=real.pk).exists()
+
+
+def test_the_command_injects_its_drift_on_the_days_asked_for() -> None:
+    call_command("generate_traffic_history", "--days", "3", "--per-day", "30", "--end", "2026-03-05", "--drift-days", "9,9,1,9")
+    outage = Handoff.objects.filter(reason="bot_unavailable")
+    assert {h.queued_at.date() for h in outage} == {date(2026, 3, 3)}
+    with pytest.raises(CommandError, match="one for each kind of drift"):
+        call_command("generate_traffic_history", "--replace", "--drift-days", "1,2")
