@@ -15,9 +15,11 @@ from django.urls import path  # noqa: E402
 
 from conversations.consumers import CustomerConsumer  # noqa: E402
 from handoff.consumers import AgentConsumer  # noqa: E402
+from tuning.consumers import ManagerConsumer  # noqa: E402
 
 # The customer socket is authenticated by its signed token alone (the widget may be embedded on the bank's own
-# site). The agent socket rides on the login cookie, so it only takes connections from our own origins.
+# site). The agent and manager sockets ride on the login cookie, so they only take connections from our own
+# origins.
 # The ignores: django-stubs' path() takes views only, not the ASGI apps Channels routes (an overload was
 # proposed in typeddjango/django-stubs PR 3354), and returns a URLPattern where types-channels wants its own
 # pattern type.
@@ -26,6 +28,9 @@ websocket_routes = URLRouter(
         path("ws/customer/", CustomerConsumer.as_asgi()),  # type: ignore[arg-type, list-item]
         path(  # type: ignore[list-item]
             "ws/agent/", AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))
+        ),
+        path(  # type: ignore[list-item]
+            "ws/manager/", AllowedHostsOriginValidator(AuthMiddlewareStack(ManagerConsumer.as_asgi()))
         ),
     ]
 )

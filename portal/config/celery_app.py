@@ -63,6 +63,10 @@ app.conf.update(
             "task": "oversight.tasks.check_drift",
             "schedule": crontab(hour=0, minute=20),
         },
+        "sweep-stale-trainings": {
+            "task": "tuning.tasks.sweep_stale_trainings",
+            "schedule": 60.0,
+        },
     },
 )
 app.autodiscover_tasks()

@@ -11,7 +11,15 @@ from django.db.models import Case, CharField, F, OuterRef, QuerySet, Subquery, V
 
 from conversations.models import Handoff
 from tuning import bot_data, gate
-from tuning.models import Deployment, DeploymentAction, ModelVersion, NluRecord, TrainingExample
+from tuning.models import (
+    Deployment,
+    DeploymentAction,
+    ModelVersion,
+    NluRecord,
+    Training,
+    TrainingExample,
+    TrainingStatus,
+)
 
 INBOX_PAGE_SIZE = 50
 
@@ -177,3 +185,23 @@ def deploy_gate(version: ModelVersion, production: ModelVersion | None) -> gate.
         unevaluated: gate.GateCheck = {"name": "evaluated", "passed": False, "detail": "this version has no evaluation"}
         return {"passed": False, "checks": [unevaluated]}
     return gate.gate_check(version.evaluation, production.evaluation if production else None)
+
+
+# --- trainings and model versions ----------------------------------------------------------------------------
+
+ACTIVE_TRAINING = (TrainingStatus.QUEUED, TrainingStatus.RUNNING)
+TRAININGS_SHOWN = 20
+
+
+def active_training() -> Training | None:
+    """The training queued or running, if any (one at a time)."""
+    return Training.objects.filter(status__in=ACTIVE_TRAINING).first()
+
+
+def latest_training() -> Training | None:
+    return Training.objects.first()
+
+
+def recent_trainings() -> QuerySet[Training]:
+    """The latest trainings, newest first, with who asked and the version each made."""
+    return Training.objects.select_related("requested_by", "model_version")[:TRAININGS_SHOWN]

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contracts.redaction import mask_personal_data
 from conversations.models import Message, Sender
-from tuning import bot_data, selectors, training_data
+from tuning import bot_data, events, selectors, training_data
 from tuning.audit import governance_record
-from tuning.models import GovernanceAction, NluRecord, Review, TrainingExample, Verdict
+from tuning.gate import gate_check
+from tuning.models import (
+    GovernanceAction,
+    ModelVersion,
+    NluRecord,
+    Review,
+    Training,
+    TrainingExample,
+    TrainingStatus,
+    Verdict,
+)
 from tuning.nlu_stream import NluReading
 
 logger = logging.getLogger(__name__)
@@ -175,3 +188,162 @@ def nlu_records_store(*, readings: Iterable[NluReading]) -> int:
     before = NluRecord.objects.filter(message_id__in=[r.message_id for r in records]).count()
     NluRecord.objects.bulk_create(records, ignore_conflicts=True)
     return NluRecord.objects.filter(message_id__in=[r.message_id for r in records]).count() - before
+
+
+# --- trainings -----------------------------------------------------------------------------------------------
+
+
+class TrainingRefused(Exception):
+    """A training cannot be asked for now; the message says why, for the manager."""
+
+
+ONE_AT_A_TIME = "One training at a time: training #{id} is {status}. Wait for it to finish, then retrain."
+
+
+@transaction.atomic
+def training_request(*, by: Any) -> Training:
+    """Queue a retrain on bot/data plus the approved examples (tasks.train_candidate runs it once committed);
+    refused while another is queued or running."""
+    active = selectors.active_training()
+    if active is not None:
+        raise TrainingRefused(ONE_AT_A_TIME.format(id=active.pk, status=active.status))
+    try:
+        with transaction.atomic():  # a savepoint: the constraint's refusal leaves this transaction usable
+            training = Training.objects.create(requested_by=by)
+    except IntegrityError:  # another request committed in between: the constraint one_training_at_a_time
+        active = selectors.active_training()
+        raise TrainingRefused(
+            ONE_AT_A_TIME.format(id=active.pk if active else "?", status=active.status if active else "queued")
+        ) from None
+    governance_record(actor=by, action=GovernanceAction.TRAINING_REQUESTED, detail={"training_id": training.pk})
+    events.training_updated(training)
+    transaction.on_commit(lambda: _queue_training(training.pk))
+    return training
+
+
+def _queue_training(training_id: int) -> None:
+    from tuning.tasks import train_candidate  # tasks imports this module
+
+    train_candidate.delay(training_id)
+
+
+@dataclass(frozen=True)
+class TrainingStart:
+    training: Training
+    examples: list[dict[str, str]]  # [{"text", "intent"}]: what this training adds to bot/data
+    examples_yaml: str  # the same, as the Rasa YAML the bot's Python reads
+
+
+@transaction.atomic
+def training_start(*, training_id: int) -> TrainingStart | None:
+    """Mark a queued training running, with the approved examples as they are now. None if there is nothing to
+    run: finished already, or running since a worker that has died (the task was delivered again): failed."""
+    training = Training.objects.select_for_update().get(pk=training_id)
+    if training.status == TrainingStatus.RUNNING:
+        _finish_failed(training, "the worker running it stopped before it finished", training.log_tail)
+        return None
+    if training.status != TrainingStatus.QUEUED:
+        return None
+    approved = list(selectors.approved_examples())
+    training.status, training.stage, training.progress = TrainingStatus.RUNNING, "data_check", 0.0
+    training.started_at = timezone.now()
+    training.save(update_fields=["status", "stage", "progress", "started_at"])
+    events.training_updated(training)
+    return TrainingStart(
+        training=training,
+        examples=[{"text": example.text, "intent": example.intent} for example in approved],
+        examples_yaml=training_data.nlu_yaml(approved),
+    )
+
+
+@transaction.atomic
+def training_progress(*, training_id: int, stage: str, progress: float) -> None:
+    """A step of a running training; a training no longer running (the sweep failed it) is left alone."""
+    training = Training.objects.select_for_update().get(pk=training_id)
+    if training.status != TrainingStatus.RUNNING:
+        return
+    training.stage, training.progress = stage, max(training.progress, min(max(progress, 0.0), 1.0))
+    training.save(update_fields=["stage", "progress"])
+    events.training_updated(training)
+
+
+@transaction.atomic
+def training_succeed(
+    *,
+    training_id: int,
+    name: str,
+    path: str,
+    examples: list[dict[str, str]],
+    data_digest: str,
+    evaluation: dict[str, Any],
+) -> ModelVersion | None:
+    """The candidate it made, kept as a model version with its evaluation and its gate against the model in
+    production now. None if the training was failed meanwhile (by the sweep): its candidate is not kept."""
+    training = Training.objects.select_for_update().get(pk=training_id)
+    if training.status != TrainingStatus.RUNNING:
+        return None
+    production = selectors.in_production()
+    gate = gate_check(evaluation, production.evaluation if production else None)
+    version = ModelVersion.objects.create(
+        name=name,
+        path=path,
+        training=training,
+        data_digest=data_digest,
+        examples=examples,
+        evaluation=evaluation,
+        gate=dict(gate),
+    )
+    training.status, training.stage, training.progress = TrainingStatus.SUCCEEDED, "", 1.0
+    training.finished_at = timezone.now()
+    training.save(update_fields=["status", "stage", "progress", "finished_at"])
+    governance_record(
+        actor=None,
+        action=GovernanceAction.TRAINING_FINISHED,
+        detail={
+            "training_id": training.pk,
+            "status": training.status,
+            "model_version_id": version.pk,
+            "gate_passed": gate["passed"],
+            "compared_with": production.pk if production else None,
+        },
+    )
+    events.training_updated(training)
+    return version
+
+
+@transaction.atomic
+def training_fail(*, training_id: int, error: str, log_tail: str = "") -> Training:
+    """Failed, saying why; production is untouched. A training already finished stays as it was."""
+    training = Training.objects.select_for_update().get(pk=training_id)
+    if training.status in selectors.ACTIVE_TRAINING:
+        _finish_failed(training, error, log_tail)
+    return training
+
+
+def _finish_failed(training: Training, error: str, log_tail: str) -> None:
+    training.status, training.error, training.log_tail = TrainingStatus.FAILED, error, log_tail
+    training.finished_at = timezone.now()
+    training.save(update_fields=["status", "error", "log_tail", "finished_at"])
+    governance_record(
+        actor=None,
+        action=GovernanceAction.TRAINING_FINISHED,
+        detail={"training_id": training.pk, "status": training.status, "error": error},
+    )
+    events.training_updated(training)
+
+
+def trainings_fail_stale() -> list[int]:
+    """Fail the trainings a dead worker left: running (or never started) past the time limit. Their ids."""
+    limit = settings.TRAINING_TIME_LIMIT_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=limit)
+    stale = Training.objects.filter(status__in=selectors.ACTIVE_TRAINING).filter(
+        Q(started_at__lt=cutoff) | Q(started_at__isnull=True, requested_at__lt=cutoff)
+    )
+    failed = []
+    for training_id in stale.values_list("pk", flat=True):
+        training = training_fail(
+            training_id=training_id,
+            error=f"still not finished {limit} s after it began, its time limit: its worker stopped or was killed",
+        )
+        failed.append(training.pk)
+    return failed

@@ -3,10 +3,13 @@ a manager exports to commit (docs/tuning.md)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 
 import yaml
+from django.conf import settings
 
 from tuning.models import TrainingExample
 
@@ -26,6 +29,17 @@ def nlu_yaml(examples: Iterable[TrainingExample]) -> str:
     return yaml.dump(
         {"version": RASA_FORMAT_VERSION, "nlu": nlu}, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True
     )
+
+
+def data_digest(examples_yaml: str) -> str:
+    """SHA-256 of what a training learns from: bot/ as it is (config, domain, data/) and the examples added."""
+    bot = Path(settings.BOT_DIR)
+    digest = hashlib.sha256()
+    for path in [bot / "config.yml", bot / "domain.yml", *sorted((bot / "data").rglob("*.yml"))]:
+        digest.update(f"{path.relative_to(bot)}\0".encode())
+        digest.update(path.read_bytes() + b"\0")
+    digest.update(examples_yaml.encode())
+    return digest.hexdigest()
 
 
 class _BlockDumper(yaml.SafeDumper):

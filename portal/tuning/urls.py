@@ -16,4 +16,6 @@ urlpatterns = [
     path("models/rollback/", model_views.rollback, name="rollback"),
     path("models/<int:version_id>/", model_views.model_version, name="model_version"),
     path("models/<int:version_id>/deploy/", model_views.deploy_version, name="deploy"),
+    path("training/", views.training, name="training"),
+    path("training/retrain/", views.retrain, name="retrain"),
 ]

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -137,3 +137,41 @@ def export(request: HttpRequest) -> HttpResponse:
     )
     response["Content-Disposition"] = 'attachment; filename="approved_examples.yml"'
     return response
+
+
+# What a training is doing, in the manager's words (the socket sends the stage's code).
+STAGE_LABELS = {
+    "data_check": "Checking the training data",
+    "training": "Training the model",
+    "evaluation": "Evaluating it on the held-out sets and test stories",
+}
+
+
+@manager_required
+@require_GET
+def training(request: HttpRequest) -> HttpResponse:
+    """The Retrain button, the latest training live over the manager socket, the past trainings."""
+    latest = selectors.latest_training()
+    return _page(
+        request,
+        "tuning/training.html",
+        {
+            "latest": latest,
+            "latest_stage": STAGE_LABELS.get(latest.stage, "") if latest else "",
+            "stage_labels": STAGE_LABELS,
+            "trainings": selectors.recent_trainings(),
+            "examples_count": selectors.approved_examples().count(),
+        },
+    )
+
+
+@manager_required
+@require_POST
+def retrain(request: HttpRequest) -> HttpResponse:
+    try:
+        queued = services.training_request(by=request.user)
+    except services.TrainingRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, f"Training #{queued.pk} is queued; its progress shows below.")
+    return redirect("tuning:training")

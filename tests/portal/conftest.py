@@ -241,14 +241,18 @@ def check_every_frame(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     from conversations import frames
     from conversations.consumers import FrameSocket
     from handoff.consumers import AgentConsumer
+    from tuning.consumers import ManagerConsumer
+    from tuning.frames import MANAGER_SERVER_FRAMES
 
     sent: list[dict[str, Any]] = []
     original = FrameSocket.send_frame
 
     async def checked(self: Any, frame: Any) -> None:
-        shapes = (
-            frames.AGENT_SERVER_FRAMES if isinstance(self, AgentConsumer) else frames.CUSTOMER_SERVER_FRAMES
-        )
+        shapes: Any = frames.CUSTOMER_SERVER_FRAMES
+        if isinstance(self, AgentConsumer):
+            shapes = frames.AGENT_SERVER_FRAMES
+        elif isinstance(self, ManagerConsumer):
+            shapes = MANAGER_SERVER_FRAMES
         wire = frames.frame_json(frame)
         shapes.validate_json(wire)  # what goes on the wire is a frame this socket may send
         sent.append(json.loads(wire))

@@ -193,3 +193,49 @@ def model_evaluation(*, accuracy: float = 0.9, must_reached: int = 10, stories_f
         "stories": {"total": 5, "passed": 5 - stories_failed, "failed": [f"story {n}" for n in range(stories_failed)]},
         "predictions": [{"text": "hi", "expected": "greet", "predicted": "greet", "confidence": 0.99}],
     }
+
+
+# --- a model's evaluation, as the bot's governance.candidate writes it -----------------------------------
+
+
+def evaluation(
+    right: int = 156,
+    total: int = 160,
+    escalated: tuple[int, int] = (61, 61),
+    triage: tuple[int, int] = (110, 116),
+    stories_failed: tuple[str, ...] = (),
+    predictions: list[tuple[str, str, str, float]] | None = None,
+) -> dict[str, Any]:
+    """A version-1 evaluation: `right` of `total` held-out messages read as balance, the rest fell back."""
+    missed = [f"escalation {n}" for n in range(escalated[1] - escalated[0])]
+    return {
+        "version": 1,
+        "heldout": {
+            "total": total,
+            "accuracy": right / total,
+            "macro_f1": 0.5,
+            "labels": ["balance", "nlu_fallback"],
+            "per_intent": {
+                "balance": {"precision": 1.0, "recall": right / total, "f1": 0.9, "support": total},
+                "nlu_fallback": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0},
+            },
+            "confusion": [[right, total - right], [0, 0]],
+        },
+        "must_escalate": {
+            "total": escalated[1],
+            "reached": escalated[0],
+            "recall": escalated[0] / escalated[1],
+            "missed": missed,
+        },
+        "triage": {
+            "total": triage[1],
+            "reached": triage[0],
+            "recall": triage[0] / triage[1],
+            "needless": 0,
+            "routine_total": 157,
+        },
+        "stories": {"total": 15, "passed": 15 - len(stories_failed), "failed": list(stories_failed)},
+        "predictions": [
+            {"text": t, "expected": e, "predicted": p, "confidence": c} for t, e, p, c in predictions or []
+        ],
+    }

@@ -1,6 +1,6 @@
 """The authorization matrix of docs/roles.md, cell by cell: every role (and a user with none) × every agent-socket
-action and page, allowed or denied as the table there says. The table is read from the document, so the document
-and the portal cannot drift apart: an action in one and not the other fails too."""
+action, the manager socket and every page, allowed or denied as the table there says. The table is read from the
+document, so the document and the portal cannot drift apart: an action in one and not the other fails too."""
 
 from __future__ import annotations
 
@@ -232,6 +232,19 @@ async def reassign_take_over(scene: Scene) -> bool:
     return answer["type"] != "error"
 
 
+async def manager_socket_connect(scene: Scene) -> bool:
+    headers = await database_sync_to_async(socket_headers)(scene.me)
+    scene.socket = WebsocketCommunicator(application, "/ws/manager/", headers=headers)
+    assert (await scene.socket.connect())[0]
+    await scene.socket.send_json_to({"type": "ping"})
+    first = await scene.socket.receive_output()  # a refused socket closed before the ping arrived
+    if first["type"] == "websocket.close":
+        assert first["code"] == 4403
+        return False
+    assert _json(first) == {"type": "pong"}
+    return True
+
+
 def page(path: str) -> Callable[[Scene], Awaitable[bool]]:
     @database_sync_to_async
     def scenario(scene: Scene) -> bool:
@@ -346,6 +359,8 @@ SCENARIOS: dict[str, Callable[[Scene], Awaitable[bool]]] = {
     "page.model_version": version_page,
     "model.deploy": posting(lambda candidate: f"/agents/manager/models/{candidate.pk}/deploy/"),
     "model.rollback": posting(lambda candidate: "/agents/manager/models/rollback/", _deployed_candidate),
+    "page.training": page("/agents/manager/training/"),
+    "manager_socket.connect": manager_socket_connect,
     "page.admin": page("/admin/"),
     "page.customer_data": page("/agents/customer-data/"),
     "customer_data.export": customer_data("export"),
