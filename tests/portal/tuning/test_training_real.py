@@ -64,7 +64,8 @@ def test_a_retrain_on_the_real_rasa_keeps_an_evaluated_candidate(
     assert sum(map(sum, heldout.confusion)) == 160
     assert sum(s.support for s in heldout.per_intent.values()) == 160
     assert evaluation.must_escalate.total == 61 and evaluation.must_escalate.missed == []
-    assert evaluation.triage.total == 116 and evaluation.triage.reached >= 110  # test_heldout_triage's floor
+    # tests/bot/test_heldout_triage.py's floor for this set: every must-escalate message reaches a person.
+    assert evaluation.triage.total == 116 and evaluation.triage.reached == 116
     assert evaluation.triage.routine_total == 157
     assert evaluation.stories.total == 15 and evaluation.stories.failed == []
     assert version.gate == {"passed": True, "checks": version.gate["checks"]}  # nothing in production yet
