@@ -343,8 +343,12 @@ def test_the_page_retrains_and_says_one_at_a_time(monkeypatch: pytest.MonkeyPatc
     assert b"One training at a time: training #" in second.content
     assert Training.objects.count() == 1
 
+    Training.objects.filter(pk=training.pk).update(
+        status=TrainingStatus.RUNNING, started_at=timezone.now() - timedelta(seconds=72)
+    )
     services.training_fail(training_id=training.pk, error="the data does not validate", log_tail="line 1\nline 2")
     failed = client.get("/agents/manager/training/")
+    assert b'<td data-testid="training-took">1 min 12 s</td>' in failed.content
     assert b"the data does not validate" in failed.content
     assert b"line 1\nline 2" in failed.content
 
