@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from conversations import events, frames, limits, selectors, services
+from conversations.models import Conversation
 from conversations.sessions import conversation_id_from_token
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,9 @@ class CustomerConsumer(FrameSocket):
     async def _post_message(self, conversation_id: uuid.UUID, frame: frames.CustomerMessageSend) -> None:
         try:
             message = await database_sync_to_async(self._store_message)(conversation_id, frame)
+        except Conversation.DoesNotExist:  # erased (or deleted in the admin) since connect
+            await self.close(code=CLOSE_UNKNOWN_CONVERSATION)
+            return
         except services.ConversationClosed:
             raise frames.FrameError(
                 "conversation_closed", "this conversation is resolved; start a new session", frame.client_id
