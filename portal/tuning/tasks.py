@@ -96,7 +96,9 @@ def train_candidate(training_id: int) -> None:
     except Exception as exc:  # whatever went wrong, the training says so rather than staying "running"
         logger.exception("training %s failed", training_id)
         services.training_fail(
-            training_id=training_id, error=f"{type(exc).__name__}: {exc}", log_tail=trainer.tail(folder / trainer.LOG_FILE)
+            training_id=training_id,
+            error=f"{type(exc).__name__}: {exc}",
+            log_tail=trainer.tail(folder / trainer.LOG_FILE),
         )
         shutil.rmtree(folder, ignore_errors=True)
         return
