@@ -1,8 +1,8 @@
 """The portal's end of the NLU stream (contracts/nlu_stream.py): the bot's readings, read from Redis with a
 consumer group, parsed and checked.
 
-Each entry is delivered to the group once and stays pending until acknowledged; the ingest acknowledges entries
-only once their records are committed, so a worker that dies in between leaves them pending, and the next ingest
+Each entry is delivered to the group once and stays pending until acknowledged; the ingest acknowledges (and
+deletes) entries only once their records are committed, so a worker that dies in between leaves them pending, and the next ingest
 claims them after `NLU_INGEST_RECLAIM_SECONDS` (XAUTOCLAIM). Storing is idempotent (one record per message), so
 an entry read twice is stored once.
 """
@@ -106,8 +106,13 @@ class NluStream:
         return self._parsed(reply[0][1]) if reply else []
 
     def ack(self, entry_ids: list[str]) -> None:
+        """Done with these entries: acknowledged, and deleted, so the stream holds a reading (masked, but a
+        customer's words) only until the portal has it: an erasure then has nothing left to find in Redis."""
         if entry_ids:
-            self._client.xack(self._key, self._group, *entry_ids)
+            pipeline = self._client.pipeline(transaction=True)
+            pipeline.xack(self._key, self._group, *entry_ids)
+            pipeline.xdel(self._key, *entry_ids)
+            pipeline.execute()
 
     @staticmethod
     def _parsed(entries: list[Any]) -> list[StreamEntry]:

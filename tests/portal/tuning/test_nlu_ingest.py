@@ -95,6 +95,7 @@ def test_a_reading_becomes_the_record_of_its_message(stream: redis.Redis, settin
     assert record.entities == [{"entity": "card_last_four", "value": "4242", "start": 8, "end": 16}]
     assert record.classified_at.timestamp() == 1764755000.25
     assert pending(stream, settings) == 0
+    assert stream.xlen(settings.NLU_STREAM_KEY) == 0  # stored: no customer's words left in Redis
     assert tasks.ingest_nlu_stream() == 0  # nothing new
 
 
