@@ -1,6 +1,6 @@
-"""What the bot's project as committed (settings.BOT_DIR) says: the intents of its domain, the examples of its
-training data, the texts of its held-out test sets, which must never be trained on, and the topics its bank
-policy always hands to a person.
+"""What the bot's project as committed (settings.BOT_DIR) says: the examples of its training data, the texts of its
+held-out test sets, which must never be trained on, and the topics its bank policy always hands to a person (the
+intents of its domain: bot_gateway/domain.py, which agents' labels read too).
 
 Read from the files, not the running Rasa: the inbox must work when the bot is down, and the held-out sets live
 only in the repository. Each read is kept until one of its files changes.
@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 from django.conf import settings
 
-# Set by the safety screen (bot/components/sensitive_screen.py), never by the classifier: not a label to train.
-SCREEN_INTENT = "sensitive_screen"
+from bot_gateway.domain import file_stamps
+
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 FALLBACK_INTENT = "nlu_fallback"  # Rasa's: below its threshold, the message was not understood
 
@@ -31,43 +31,25 @@ def normalized(text: str) -> str:
     return _SPACE.sub(" ", _ANNOTATION.sub(r"\1", text)).strip().casefold()
 
 
-def domain_intents() -> list[str]:
-    """The intents a message may be labelled with: the domain's, less the safety screen's."""
-    return [intent for intent in _domain_intents(*_stamp([_bot_dir() / "domain.yml"])) if intent != SCREEN_INTENT]
-
-
 def committed_examples() -> dict[str, str]:
     """{normalized text: intent} of every example in bot/data/nlu/*.yml."""
-    return _committed_examples(*_stamp(sorted((_bot_dir() / "data" / "nlu").glob("*.yml"))))
+    return _committed_examples(*file_stamps(sorted((_bot_dir() / "data" / "nlu").glob("*.yml"))))
 
 
 def heldout_texts() -> frozenset[str]:
     """The normalized texts of every held-out set, bot/tests/heldout*.csv (a new set is held out once it
     lands)."""
-    return _heldout_texts(*_stamp(sorted((_bot_dir() / "tests").glob("heldout*.csv"))))
+    return _heldout_texts(*file_stamps(sorted((_bot_dir() / "tests").glob("heldout*.csv"))))
 
 
 def handoff_topics() -> frozenset[str]:
     """The bank policy's `handoff_topics` (settings.BANK_POLICY_FILE, the file the bot answers from): the
     intents the bot always hands to a person."""
-    return _handoff_topics(*_stamp([Path(settings.BANK_POLICY_FILE)]))
+    return _handoff_topics(*file_stamps([Path(settings.BANK_POLICY_FILE)]))
 
 
 def _bot_dir() -> Path:
     return Path(settings.BOT_DIR)
-
-
-def _stamp(paths: list[Path]) -> tuple[tuple[Path, int], ...]:
-    """The paths with their modification times: the key a cached read is kept under."""
-    return tuple((path, path.stat().st_mtime_ns) for path in paths)
-
-
-@functools.lru_cache(maxsize=4)
-def _domain_intents(*files: tuple[Path, int]) -> list[str]:
-    ((path, _),) = files
-    intents = (yaml.safe_load(path.read_text()) or {}).get("intents") or []
-    # An intent may carry options (`- greet: {use_entities: []}`): its name is the key.
-    return [next(iter(item)) if isinstance(item, dict) else str(item) for item in intents]
 
 
 @functools.lru_cache(maxsize=4)

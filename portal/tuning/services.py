@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from contracts.redaction import mask_personal_data
 from conversations.models import Message, Sender
+from bot_gateway import domain
 from tuning import bot_data, events, selectors, training_data
 from tuning.audit import governance_record
 from tuning.gate import gate_check
@@ -109,7 +110,7 @@ def _meant(record: NluRecord, verdict: Verdict, intent: str) -> str:
     meant = {Verdict.CONFIRMED: record.intent, Verdict.OUT_OF_SCOPE: bot_data.OUT_OF_SCOPE_INTENT}.get(
         verdict, intent
     )
-    if meant not in bot_data.domain_intents():
+    if meant not in domain.domain_intents():
         if verdict == Verdict.CONFIRMED:
             raise ReviewRefused(f"“{record.intent}” is not an intent to train: relabel the message instead.")
         raise ReviewRefused(f"Choose one of the bot's intents to relabel to (not “{meant}”).")

@@ -14,7 +14,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from agents import roles
-from tuning import bot_data, selectors, services
+from bot_gateway import domain
+from tuning import selectors, services
 from tuning.access import manager_required
 from tuning.forms import InboxFilterForm, ReviewForm
 from tuning.models import TrainingExample, Verdict
@@ -51,7 +52,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "rows": [(record, standings[record.pk]) for record in page],
-            "intents": bot_data.domain_intents(),
+            "intents": domain.domain_intents(),
             "filter_intents": selectors.inbox_intents(),
             "query": query.urlencode(),
             "verdicts": Verdict,
