@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from agents.models import display_name
+from bot_gateway import domain
 from contracts.commands import reads_as_command
 from conversations.context import ContextPacket
 from conversations.models import Conversation, Handoff, Message
@@ -153,6 +154,7 @@ class InboxSnapshotFrame(Shape):
     type: Literal["inbox.snapshot"] = "inbox.snapshot"
     handoffs: list[HandoffView]
     agents: list[StaffAgentView]  # who a conversation can be given to: for a user who may reassign, else empty
+    intents: list[str]  # what a resolving agent may say the customer needed: the bot's domain intents
 
 
 class HandoffUpdatedFrame(Shape):
@@ -306,7 +308,7 @@ def without_context(view: HandoffView) -> HandoffView:
 
 
 def inbox_snapshot_frame(handoffs: list[HandoffView], agents: list[StaffAgentView]) -> InboxSnapshotFrame:
-    return InboxSnapshotFrame(handoffs=handoffs, agents=agents)
+    return InboxSnapshotFrame(handoffs=handoffs, agents=agents, intents=domain.domain_intents())
 
 
 def handoff_updated_frame(handoff: HandoffView) -> HandoffUpdatedFrame:
@@ -447,15 +449,38 @@ class ConversationReassign(ClientFrame):
 
 
 class ConversationAction(ClientFrame):
-    """conversation.open, handoff.claim, conversation.resolve, conversation.hand_back: one conversation id."""
+    """conversation.open, handoff.claim, conversation.hand_back: one conversation id."""
 
-    type: Literal["conversation.open", "handoff.claim", "conversation.resolve", "conversation.hand_back"]
+    type: Literal["conversation.open", "handoff.claim", "conversation.hand_back"]
     conversation_id: uuid.UUID
+
+
+def _a_domain_intent(value: str) -> str:
+    if value not in domain.domain_intents():
+        raise PydanticCustomError("unknown_intent", "not an intent of the bot's domain (inbox.snapshot's intents)")
+    return value
+
+
+class ResolveLabel(ClientFrame):
+    """What the resolving agent says the customer needed, and whether a person was needed at all."""
+
+    intent: Annotated[str, AfterValidator(_a_domain_intent)]
+    handoff_needed: Annotated[bool, Field(strict=True)]
+
+
+class ConversationResolve(ClientFrame):
+    """The assigned agent closes the conversation, labelling its handoff or not."""
+
+    type: Literal["conversation.resolve"]
+    conversation_id: uuid.UUID
+    label: ResolveLabel | None = None
 
 
 CustomerFrame = Annotated[Union[Ping, CustomerMessageSend, CustomerMessagesSync], Field(discriminator="type")]
 AgentFrame = Annotated[
-    Union[Ping, AgentMessageSend, AgentMessagesSync, ConversationAction, ConversationReassign],
+    Union[
+        Ping, AgentMessageSend, AgentMessagesSync, ConversationAction, ConversationResolve, ConversationReassign
+    ],
     Field(discriminator="type"),
 ]
 _CUSTOMER_FRAMES: TypeAdapter[CustomerFrame] = TypeAdapter(CustomerFrame)
@@ -486,7 +511,9 @@ def parse_customer_frame(data: dict[str, Any]) -> Ping | CustomerMessageSend | C
 
 def parse_agent_frame(
     data: dict[str, Any],
-) -> Ping | AgentMessageSend | AgentMessagesSync | ConversationAction | ConversationReassign:
+) -> (
+    Ping | AgentMessageSend | AgentMessagesSync | ConversationAction | ConversationResolve | ConversationReassign
+):
     return _parse(_AGENT_FRAMES, data)
 
 

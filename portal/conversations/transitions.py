@@ -12,6 +12,7 @@ its handoff and its notices in one transaction, and publishes its events only on
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -166,17 +167,34 @@ def conversation_reassign(*, conversation_id: uuid.UUID, by: Any, to: Any) -> Ha
     return handoff
 
 
+@dataclass(frozen=True)
+class HandoffLabel:
+    """What the resolving agent said the customer needed (an intent of the bot's domain, checked where the frame
+    came in) and whether a person was needed at all: the NLU inbox's agent-confirmed label."""
+
+    intent: str
+    handoff_needed: bool
+
+
 @transaction.atomic
-def conversation_resolve(*, conversation_id: uuid.UUID, agent: Any) -> Handoff:
-    """assigned → resolved, by the assigned agent. Final: the customer's next visit is a new conversation."""
+def conversation_resolve(
+    *, conversation_id: uuid.UUID, agent: Any, label: HandoffLabel | None = None
+) -> Handoff:
+    """assigned → resolved, by the assigned agent, who may label the handoff. Final: the customer's next visit is
+    a new conversation."""
     conversation = _locked(conversation_id)
     _check_owner(conversation, agent)
     _move(conversation, Status.RESOLVED, agent=agent)
     services.message_post_system(
         conversation=conversation, text=f"{display_name(agent)} closed the conversation"
     )
-    audit_record(actor=agent, action=AuditAction.RESOLVED, conversation_id=conversation.pk)
-    return _close_handoff(conversation, Outcome.RESOLVED)
+    audit_record(
+        actor=agent,
+        action=AuditAction.RESOLVED,
+        conversation_id=conversation.pk,
+        detail={"label": {"intent": label.intent, "handoff_needed": label.handoff_needed}} if label else None,
+    )
+    return _close_handoff(conversation, Outcome.RESOLVED, label)
 
 
 @transaction.atomic
@@ -198,10 +216,12 @@ def check_can_hand_back(*, conversation_id: uuid.UUID, agent: Any) -> None:
         raise IllegalTransition(conversation.pk, conversation.status, Status.BOT)
 
 
-def _close_handoff(conversation: Conversation, outcome: Outcome) -> Handoff:
+def _close_handoff(conversation: Conversation, outcome: Outcome, label: HandoffLabel | None = None) -> Handoff:
     handoff = _open_handoff(conversation)
     handoff.closed_at = timezone.now()
     handoff.outcome = outcome
-    handoff.save(update_fields=["closed_at", "outcome"])
+    if label is not None:
+        handoff.label_intent, handoff.label_handoff_needed = label.intent, label.handoff_needed
+    handoff.save(update_fields=["closed_at", "outcome", "label_intent", "label_handoff_needed"])
     events.handoff_changed(handoff)
     return handoff

@@ -81,6 +81,7 @@ class AgentConsumer(FrameSocket):
         frame: frames.AgentMessageSend
         | frames.AgentMessagesSync
         | frames.ConversationAction
+        | frames.ConversationResolve
         | frames.ConversationReassign,
     ) -> None:
         if isinstance(frame, frames.AgentMessagesSync):
@@ -108,9 +109,11 @@ class AgentConsumer(FrameSocket):
                 conversation_id=frame.conversation_id, agent=self.agent
             )
             await self._open(frame.conversation_id)  # the claimer works on it next: show it
-        elif frame.type == "conversation.resolve":
+        elif isinstance(frame, frames.ConversationResolve):
+            given = frame.label
+            label = transitions.HandoffLabel(given.intent, given.handoff_needed) if given is not None else None
             await database_sync_to_async(transitions.conversation_resolve)(
-                conversation_id=frame.conversation_id, agent=self.agent
+                conversation_id=frame.conversation_id, agent=self.agent, label=label
             )
         elif frame.type == "conversation.hand_back":
             await database_sync_to_async(handoff_services.handoff_return_to_bot)(

@@ -1,6 +1,7 @@
 """On the real stack: the Rasa server's reading of each customer message reaches the portal through its event broker
 and the NLU stream (Redis), and beat's ingest stores it as the NluRecord of that message; the handoff a message led
-to is linked to it, so the NLU inbox says what followed."""
+to is linked to it, so the NLU inbox says what followed; the agent's label at resolve lands on that handoff, and the
+inbox shows the message as corrected by an agent."""
 
 from __future__ import annotations
 
@@ -61,6 +62,25 @@ async def test_each_customer_messages_reading_becomes_its_nlu_record(stack: Stac
     # The fraud report led to the handoff: what followed is that handoff, with its reason.
     assert (records[1]["followed"], records[1]["handoff_reason"]) == ("handoff", handoff["reason"])
     assert records[1]["intent"] == handoff["context"]["intent"]["name"]
+
+    # The agent resolves it with a label: what the customer needed was not what the bot read.
+    label = "dispute_charge" if records[1]["intent"] != "dispute_charge" else "report_fraud"
+    await agent.act("handoff.claim", conversation)
+    await agent.wait_for(is_type("conversation.snapshot"), what="the claimed conversation")
+    await agent.act("conversation.resolve", conversation, label={"intent": label, "handoff_needed": True})
+    await customer.wait_for(is_type("conversation.status", status="resolved"), what="status resolved")
+    corrected = stack.django(f"""
+        from conversations.models import Handoff
+        from tuning import selectors
+        handoff = Handoff.objects.get(conversation_id="{conversation}")
+        filters = selectors.InboxFilters(agent_label=selectors.AgentLabel.CORRECTED)
+        print(json.dumps({{
+            "label": [handoff.label_intent, handoff.label_handoff_needed],
+            "corrected": [r.message_id for r in selectors.inbox_records(filters)],
+        }}))
+    """)
+    assert corrected["label"] == [label, True]
+    assert fraud["id"] in corrected["corrected"]
 
     await customer.close()
     await agent.close()

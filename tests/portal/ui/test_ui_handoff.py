@@ -82,13 +82,32 @@ def test_handoff_reaches_the_agent_live_and_they_chat_until_resolved(portal: Por
     screenshot(customer, "customer-assigned")
     screenshot(agent, "agent-assigned")
 
-    # Resolve: gone from Mine; the customer's chat is closed and offers a new one.
+    # Resolve asks for the label first: what the customer needed, prefilled with the bot's top intent, and
+    # whether a person was needed; Resolve waits for both.
     agent.get_by_test_id("resolve-button").click()
+    form = agent.get_by_test_id("label-form")
+    expect(form).to_be_visible()
+    expect(agent.get_by_test_id("resolve-button")).to_be_hidden()
+    expect(agent.get_by_test_id("label-intent")).to_have_value("report_fraud")
+    expect(agent.get_by_test_id("label-intent").locator("option[value=sensitive_screen]")).to_have_count(0)
+    expect(agent.get_by_test_id("label-resolve")).to_be_disabled()
+    agent.get_by_test_id("label-intent").select_option("dispute_charge")
+    agent.get_by_test_id("label-needed-yes").check()
+    screenshot(agent, "agent-label")
+    agent.get_by_test_id("label-resolve").click()
+
+    # Resolved: gone from Mine; the customer's chat is closed and offers a new one; the label is on the handoff.
+    expect(form).to_be_hidden()
     expect(queue_item(agent, "mine-list", conversation_id)).to_have_count(0)
     expect(agent.get_by_test_id("conversation-status")).to_have_attribute("data-status", "resolved")
     expect(customer.get_by_test_id("chat-closed")).to_be_visible()
     expect(customer.get_by_test_id("chat-input")).to_be_hidden()
     screenshot(customer, "customer-resolved")
+    assert portal.django(f"""
+        from conversations.models import Handoff
+        handoff = Handoff.objects.get(conversation_id={conversation_id!r})
+        print(json.dumps([handoff.label_intent, handoff.label_handoff_needed]))
+    """) == ["dispute_charge", True]
 
     customer.get_by_test_id("chat-new").click()
     expect(customer.get_by_test_id("chat-closed")).to_be_hidden()

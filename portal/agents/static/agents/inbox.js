@@ -32,6 +32,7 @@
   var state = {
     handoffs: {}, // conversation_id -> Handoff (only queued, or assigned to me; to anyone, for a supervisor)
     agents: [], // {id, display_name} a supervisor can give a conversation to (inbox.snapshot)
+    intents: [], // the bot's domain intents, what a resolving agent may say the customer needed (inbox.snapshot)
     selectedId: null,
     selected: null, // {conversation, context, handoff} of the open conversation
     renderedMessages: {}, // message id -> element, for the open conversation
@@ -68,6 +69,11 @@
     claim: q("claim-button"),
     resolve: q("resolve-button"),
     handBack: q("handback-button"),
+    labelForm: q("label-form"),
+    labelIntent: q("label-intent"),
+    labelResolve: q("label-resolve"),
+    labelSkip: q("label-skip"),
+    labelCancel: q("label-cancel"),
     toast: q("agent-error"),
     log: q("agent-log"),
     composer: q("agent-composer"),
@@ -224,7 +230,10 @@
 
   function handle(frame) {
     switch (frame.type) {
-      case "inbox.snapshot": state.agents = frame.agents || []; return onInboxSnapshot(frame.handoffs || []);
+      case "inbox.snapshot":
+        state.agents = frame.agents || [];
+        state.intents = frame.intents || [];
+        return onInboxSnapshot(frame.handoffs || []);
       case "handoff.updated": return onHandoffUpdated(frame.handoff);
       case "conversation.snapshot": return onConversationSnapshot(frame);
       case "message.new": return onMessageNew(frame);
@@ -342,6 +351,7 @@
       state.pending = {};
       clearLog();
       hideToast();
+      hideLabelForm();
     }
     delete state.unread[id];
     renderLists();
@@ -414,9 +424,11 @@
     var online = !!socket && socket.readyState === WebSocket.OPEN;
     var mine = status === "assigned" && isMe(currentAgent());
     dom.claim.hidden = status !== "queued";
-    dom.resolve.hidden = !mine;
+    dom.resolve.hidden = !mine || !dom.labelForm.hidden;
     dom.handBack.hidden = !mine;
-    [dom.claim, dom.resolve, dom.handBack].forEach(function (b) { b.disabled = !online; });
+    if (!mine) hideLabelForm();
+    [dom.claim, dom.resolve, dom.handBack, dom.labelSkip].forEach(function (b) { b.disabled = !online; });
+    updateLabelForm();
     if (me.supervises) renderReassign(status, online, mine);
     dom.input.disabled = !mine;
     dom.send.disabled = !mine || !online;
@@ -697,16 +709,71 @@
     dom.toast.hidden = true;
   }
 
+  // ---- the label at resolve -----------------------------------------------------------------------
+  // Resolving asks what the customer actually needed (prefilled with the bot's top intent, when it is one the
+  // agent may choose) and whether a person was needed: an agent-confirmed label for the managers' NLU inbox.
+
+  function showLabelForm() {
+    var context = state.selected && state.selected.context;
+    var top = context && context.intent && context.intent.name;
+    dom.labelIntent.textContent = "";
+    dom.labelIntent.appendChild(el("option", { value: "", text: "Choose…" }));
+    state.intents.forEach(function (intent) {
+      dom.labelIntent.appendChild(el("option", { value: intent, text: intent.replace(/_/g, " ") }));
+    });
+    dom.labelIntent.value = state.intents.indexOf(top) >= 0 ? top : "";
+    dom.labelForm.querySelectorAll('input[name="handoff_needed"]').forEach(function (r) { r.checked = false; });
+    dom.labelForm.hidden = false;
+    renderActions();
+    dom.labelIntent.focus();
+  }
+
+  function hideLabelForm() {
+    dom.labelForm.hidden = true;
+  }
+
+  function chosenLabel() {
+    var needed = dom.labelForm.querySelector('input[name="handoff_needed"]:checked');
+    if (!dom.labelIntent.value || !needed) return null;
+    return { intent: dom.labelIntent.value, handoff_needed: needed.value === "yes" };
+  }
+
+  function updateLabelForm() {
+    var online = !!socket && socket.readyState === WebSocket.OPEN;
+    dom.labelResolve.disabled = !online || !chosenLabel();
+  }
+
+  function resolve(label) {
+    var frame = { type: "conversation.resolve", conversation_id: state.selectedId };
+    if (label) frame.label = label;
+    sendFrame(frame);
+    hideLabelForm();
+    renderActions();
+  }
+
+  dom.labelForm.addEventListener("change", updateLabelForm);
+  dom.labelForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var label = chosenLabel();
+    if (label) resolve(label);
+  });
+  dom.labelSkip.addEventListener("click", function () { resolve(null); });
+  dom.labelCancel.addEventListener("click", function () { hideLabelForm(); renderActions(); });
+
   // ---- wiring --------------------------------------------------------------------------------------
 
   function act(action) {
     hideToast();
+    if (action === "resolve") {
+      showLabelForm();
+      return;
+    }
     if (action === "take_over" || action === "reassign") {
       var to = action === "take_over" ? me.id : dom.reassignTo.value;
       sendFrame({ type: "conversation.reassign", conversation_id: state.selectedId, agent_id: Number(to) });
       return;
     }
-    var type = { claim: "handoff.claim", resolve: "conversation.resolve", hand_back: "conversation.hand_back" }[action];
+    var type = { claim: "handoff.claim", hand_back: "conversation.hand_back" }[action];
     sendFrame({ type: type, conversation_id: state.selectedId });
   }
 
