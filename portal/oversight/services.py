@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from bot_gateway import domain
 from oversight import drift
 from oversight.drift import Margins
 from oversight.models import DriftCheck, Measure, Topic, TopicStatus
@@ -127,7 +128,7 @@ def topic_new_intent_yaml(*, topic_id: int, intent: str, actor: Any) -> str:
     intent's domain entry and answer (the repository stays the source of truth). Held-out messages are left out."""
     if not INTENT_NAME.match(intent):
         raise TopicRefused("A new intent's name is lower case letters, digits and _, starting with a letter.")
-    if intent in bot_data.domain_intents():
+    if intent in domain.domain_intents():
         raise TopicRefused(f"“{intent}” is one of the bot's intents already: adopt the topic as it instead.")
     topic = Topic.objects.filter(pk=topic_id).first()
     if topic is None:

@@ -15,13 +15,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from agents import roles
+from bot_gateway import domain
 from oversight import selectors, services
 from oversight.forms import NewIntentForm, PeriodForm, TopicAdoptForm
 from oversight.models import Measure, TopicStatus
 from oversight.tasks import discover_topics
 from oversight.selectors import Dashboard
 from oversight.tables import tables
-from tuning import bot_data
 from tuning.access import manager_required
 from tuning.services import ExampleOutcome
 
@@ -136,7 +136,7 @@ def topics(request: HttpRequest) -> HttpResponse:
                 *selectors.topics_listing(now=now, status=TopicStatus.ADOPTED),
                 *selectors.topics_listing(now=now, status=TopicStatus.DISMISSED),
             ],
-            "intents": bot_data.domain_intents(),
+            "intents": domain.domain_intents(),
             "trend_weeks": selectors.TREND_WEEKS,
             "window_days": settings.TOPIC_WINDOW_DAYS,
         },
@@ -154,7 +154,7 @@ def topics_discover(request: HttpRequest) -> HttpResponse:
 @manager_required
 @require_POST
 def topic_adopt(request: HttpRequest, topic_id: int) -> HttpResponse:
-    form = TopicAdoptForm(request.POST, intents=bot_data.domain_intents())
+    form = TopicAdoptForm(request.POST, intents=domain.domain_intents())
     if not form.is_valid():
         messages.error(request, "Choose one of the bot's intents.")
         return redirect("oversight:topics")
