@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from bot_gateway import domain
 from contracts.redaction import mask_personal_data
 from conversations.models import Message, Sender
-from bot_gateway import domain
 from tuning import bot_data, events, selectors, training_data
 from tuning.audit import governance_record
 from tuning.gate import gate_check
