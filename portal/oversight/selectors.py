@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce, TruncDate, TruncHour
 
 from conversations.models import Conversation, Handoff, Message, Sender
 from contracts.handoff import HandoffReason
-from tuning.bot_data import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, handoff_topics
+from tuning.bot_data import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, fallback_thresholds, handoff_topics
 from oversight.models import Topic
 from tuning.models import NluRecord
 
@@ -368,3 +368,73 @@ def topics_listing(*, now: datetime, status: str) -> list[TopicView]:
         )
         for t in topics
     ]
+
+
+# --- threshold replay --------------------------------------------------------------------------------------
+
+REPLAY_STEP = 0.05
+
+
+@dataclass(frozen=True)
+class ReplayPoint:
+    threshold: float  # the global fallback threshold replayed (the intents' own thresholds kept)
+    answered: int  # the bot would answer (its top intent at or above its threshold, and not a handoff topic)
+    wrong: int  # … with an intent other than the label
+
+
+@dataclass(frozen=True)
+class Replay:
+    labelled: int  # readings of the period whose meaning a person confirmed
+    today: float  # the global threshold in bot/config.yml
+    points: list[ReplayPoint]
+
+    def containment(self, point: ReplayPoint) -> float | None:
+        return _ratio(point.answered, self.labelled)
+
+    def wrong_rate(self, point: ReplayPoint) -> float | None:
+        return _ratio(point.wrong, self.labelled)
+
+
+def labelled_readings(period: Period) -> list[tuple[str, float, str]]:
+    """(the classifier's top intent, its confidence, what a person said it meant) for the period's readings a
+    person labelled: a manager's review (confirmed, relabelled, out of scope) or else the label of the agent
+    who resolved the handoff it led to."""
+    agent_label = Subquery(
+        Handoff.objects.filter(message=OuterRef("message"))
+        .exclude(label_intent="")
+        .order_by("-queued_at", "-id")
+        .values("label_intent")[:1]
+    )
+    rows = (
+        NluRecord.objects.filter(classified_at__gte=period.start, classified_at__lt=period.end)
+        .annotate(agent_label=agent_label)
+        .filter(Q(review__verdict__in=("confirmed", "relabelled", "out_of_scope")) | Q(agent_label__isnull=False))
+        .values_list("intent", "confidence", "ranking", "review__verdict", "review__intent", "agent_label")
+    )
+    found = []
+    for intent, confidence, ranking, verdict, reviewed_as, agent_said in rows:
+        # Below its threshold the record says nlu_fallback: the ranking keeps what the classifier read.
+        top, score = (ranking[0]["name"], float(ranking[0]["confidence"])) if ranking else (intent, confidence)
+        label = {"confirmed": top, "relabelled": reviewed_as, "out_of_scope": OUT_OF_SCOPE_INTENT}.get(
+            verdict or "", agent_said
+        )
+        found.append((str(top), score, str(label)))
+    return found
+
+
+def threshold_replay(period: Period, step: float = REPLAY_STEP) -> Replay:
+    """What if the fallback threshold were X: over the period's labelled readings, how many the bot would answer
+    and how many of those wrongly, for X from 0 to 1 by `step` and at today's threshold. An intent with a
+    threshold of its own (bot/triage/intent_thresholds.yml) keeps it; a handoff topic read at or above its
+    threshold goes to a person (no answer, right or wrong)."""
+    today, own = fallback_thresholds()
+    readings = labelled_readings(period)
+    topics = handoff_topics()
+    grid = sorted({round(n * step, 4) for n in range(round(1 / step) + 1)} | {today})
+    points = []
+    for threshold in grid:
+        answered = [
+            (top, label) for top, score, label in readings if score >= own.get(top, threshold) and top not in topics
+        ]
+        points.append(ReplayPoint(threshold, len(answered), sum(1 for top, label in answered if top != label)))
+    return Replay(len(readings), today, points)

@@ -275,14 +275,18 @@ class _Day:
         return round(min(0.999, max(0.01, value)), 4)
 
     def _reading(self, intent: str, confidence: float) -> tuple[str, float, list[dict[str, object]]]:
-        others = self.rng.sample(self.intents[:-1], 2)
-        rest = 1 - confidence
-        ranking: list[dict[str, object]] = [{"name": intent, "confidence": confidence}] + [
-            {"name": other, "confidence": round(rest * share, 4)} for other, share in zip(others, (0.6, 0.25))
+        """The classifier's reading of a message about `intent`. Unsure readings are often wrong (below 0.5 the
+        top intent is another one half the time: what the threshold replay weighs against containment), and a
+        message about nothing the bot knows ("unclear") reads as a wrong guess."""
+        guesses = self.rng.sample([i for i in self.intents if i not in (intent, "unclear")], 2)
+        misread = intent == "unclear" or (confidence < 0.5 and self.rng.random() < 0.5)
+        top = guesses[0] if misread else intent
+        runners_up = [i for i in (*guesses, intent) if i not in (top, "unclear")][:2]
+        ranking: list[dict[str, object]] = [{"name": top, "confidence": confidence}] + [
+            {"name": other, "confidence": round((1 - confidence) * share, 4)}
+            for other, share in zip(runners_up, (0.6, 0.25))
         ]
-        if confidence < FALLBACK_THRESHOLD:
-            return FALLBACK_INTENT, confidence, ranking
-        return intent, confidence, ranking
+        return (FALLBACK_INTENT if confidence < FALLBACK_THRESHOLD else top), confidence, ranking
 
     def _text(self, intent: str) -> str:
         return self.rng.choice(self.texts.get(intent) or [f"about {intent.replace('_', ' ')}"])

@@ -8,6 +8,7 @@ app_name = "oversight"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("export/<slug:table>.csv", views.export, name="export"),
+    path("replay/", views.replay, name="replay"),
     path("topics/", views.topics, name="topics"),
     path("topics/discover/", views.topics_discover, name="topics_discover"),
     path("topics/<int:topic_id>/adopt/", views.topic_adopt, name="topic_adopt"),

@@ -199,3 +199,36 @@ def topic_new_intent(request: HttpRequest, topic_id: int) -> HttpResponse:
     response = HttpResponse(document, content_type="application/x-yaml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="nlu-{name}.yml"'
     return response
+
+
+@manager_required
+@require_GET
+def replay(request: HttpRequest) -> HttpResponse:
+    """What if the fallback threshold were X: containment against wrong answers over the period's labelled
+    readings, today's threshold marked."""
+    form = PeriodForm(request.GET or None)
+    period = form.period(timezone.now().date())
+    found = selectors.threshold_replay(period)
+    rows = [
+        (point, found.containment(point), found.wrong_rate(point), point.threshold == found.today)
+        for point in found.points
+    ]
+    chart = {
+        "today": found.today,
+        "thresholds": [point.threshold for point in found.points],
+        "containment": [rate for _, rate, _, _ in rows],
+        "wrong": [rate for _, _, rate, _ in rows],
+    }
+    return render(
+        request,
+        "oversight/replay.html",
+        {
+            "uses_agent_inbox": roles.access_of(request.user).uses_agent_socket,
+            "form": form,
+            "period": period,
+            "last_day": period.end.date() - timedelta(days=1),
+            "replay": found,
+            "rows": rows,
+            "charts": {"replay": chart},
+        },
+    )

@@ -48,6 +48,13 @@ def handoff_topics() -> frozenset[str]:
     return _handoff_topics(*file_stamps([Path(settings.BANK_POLICY_FILE)]))
 
 
+def fallback_thresholds() -> tuple[float, dict[str, float]]:
+    """The bot's fallback thresholds as committed: the global one (the fallback classifier's `threshold` in
+    config.yml) and the intents' own (triage/intent_thresholds.yml). Below its threshold a reading is
+    `nlu_fallback`."""
+    return _fallback_thresholds(*_stamp([_bot_dir() / "config.yml", _bot_dir() / "triage" / "intent_thresholds.yml"]))
+
+
 def _bot_dir() -> Path:
     return Path(settings.BOT_DIR)
 
@@ -62,6 +69,15 @@ def _committed_examples(*files: tuple[Path, int]) -> dict[str, str]:
                     if line.strip().startswith("- "):
                         examples[normalized(line.strip()[2:])] = item["intent"]
     return examples
+
+
+@functools.lru_cache(maxsize=4)
+def _fallback_thresholds(*files: tuple[Path, int]) -> tuple[float, dict[str, float]]:
+    (config, _), (per_intent, _) = files
+    pipeline = (yaml.safe_load(config.read_text()) or {}).get("pipeline") or []
+    (classifier,) = [c for c in pipeline if str(c.get("name", "")).endswith("FallbackClassifier")]
+    thresholds = (yaml.safe_load(per_intent.read_text()) or {}).get("thresholds") or {}
+    return float(classifier["threshold"]), {str(k): float(v) for k, v in thresholds.items()}
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,6 +1,7 @@
 """The managers' dashboard in real Chromium on the real stack, over a generated history (manage.py
 generate_traffic_history, then check_drift): its figures as the selectors compute them, every chart drawn
-(Chart.js from static files, under the CSP), the drift alerts of the injected days, a table's CSV. Screenshots
+(Chart.js from static files, under the CSP), the drift alerts of the injected days, a table's CSV, and the
+threshold replay's curve. Screenshots
 are kept as test artifacts (the `screenshots` fixture)."""
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def history(stack: Stack) -> dict[str, object]:
             "containment": f"{{board.containment.rate:.1%}}",
             "alert_days": sorted({{str(c.day) for c in board.drift_alerts}}),
             "top_intent": board.intents[0].intent,
+            "labelled": selectors.threshold_replay(board.period).labelled,
         }}))
     """)
 
@@ -97,5 +99,14 @@ async def test_the_dashboard_on_a_generated_history(stack: Stack, browser: Brows
     response = await page.request.get(f"{stack.http_url}{href}")
     assert response.ok and response.headers["content-type"] == "text/csv; charset=utf-8"
     assert (await response.text()).splitlines()[0] == "Reason,Code,Conversations,Of all conversations"
+
+    # The threshold replay over the whole history: its curve drawn, today's threshold marked.
+    await page.goto(
+        f"{stack.http_url}/agents/manager/oversight/replay/?range=custom&start={FIRST}&end={END - timedelta(days=1)}"
+    )
+    await expect(page.get_by_test_id("replay-labelled")).to_have_text(str(expected["labelled"]))
+    await expect(page.get_by_test_id("replay-today")).to_contain_text("(today)")
+    assert await drawn_pixels(page, "replay") > 1000
+    await page.screenshot(path=screenshots / "oversight-replay.png", full_page=True)
 
     assert refused_by_csp[page] == []

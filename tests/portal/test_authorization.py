@@ -353,6 +353,7 @@ SCENARIOS: dict[str, Callable[[Scene], Awaitable[bool]]] = {
     "page.manager": page("/agents/manager/"),
     "page.oversight": page("/agents/manager/oversight/"),
     "page.oversight.export": page("/agents/manager/oversight/export/intents.csv"),
+    "page.oversight.replay": page("/agents/manager/oversight/replay/"),
     "page.topics": page("/agents/manager/oversight/topics/"),
     "topics.dismiss": topics_dismiss,
     "page.models": page("/agents/manager/models/"),

@@ -70,6 +70,22 @@
       },
       options: { ...common, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
     }),
+    // Containment and wrong answers as the threshold moves; today's threshold as a vertical line.
+    replay: (d) => {
+      const at = (values) => d.thresholds.map((x, i) => ({ x, y: percent(values[i]) }));
+      const top = Math.max(100, ...d.containment.map(percent).filter((v) => v !== null));
+      return {
+        type: "scatter",
+        data: {
+          datasets: [
+            { label: "Answered by the bot %", data: at(d.containment), borderColor: GREEN, backgroundColor: GREEN, showLine: true },
+            { label: "Answered wrongly %", data: at(d.wrong), borderColor: RED, backgroundColor: RED, showLine: true },
+            { label: `Today (${d.today})`, data: [{ x: d.today, y: 0 }, { x: d.today, y: top }], borderColor: GREY, borderDash: [6, 4], pointRadius: 0, showLine: true },
+          ],
+        },
+        options: { ...common, interaction: { mode: "nearest", intersect: false }, scales: { x: { min: 0, max: 1, title: { display: true, text: "fallback threshold" } }, y: { min: 0, max: 100, title: { display: true, text: "% of labelled messages" } } } },
+      };
+    },
     // A drift measure's daily series beside its trailing baseline's band; days past the band are marked.
     drift: (d) => ({
       type: "line",
