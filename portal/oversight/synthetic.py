@@ -27,12 +27,14 @@ from agents.services import user_set_up
 from contracts.handoff import HandoffReason, Priority
 from conversations.models import Conversation, ConversationStatus, Delivery, Handoff, Message, Outcome, Sender
 from tuning.bot_data import FALLBACK_INTENT, OUT_OF_SCOPE_INTENT, committed_examples
-from tuning.models import NluRecord
+from tuning.models import NluRecord, Review, Verdict
 
 # The mark of a generated conversation (in `client_key`, which a real one fills with a hash of its address): the
 # command refuses a database holding any other conversation unless told.
 SYNTHETIC_KEY = "synthetic-history"
 AGENTS = ("sim.ana", "sim.ben", "sim.chloe", "sim.dev", "sim.eli")
+REVIEWER = "sim.manager"
+REVIEWED_SHARE = 0.03  # of the readings, reviewed in the NLU inbox the day after (the replay's labels beside the agents')
 FALLBACK_THRESHOLD = 0.3  # bot/config.yml's: below it the reading is nlu_fallback
 MODEL_ID = "synthetic-model"
 
@@ -128,6 +130,7 @@ def other_conversations() -> int:
 def generate(plan: Plan, progress: Callable[[date, Written], None] | None = None) -> Written:
     """Write the plan's history; returns what it wrote."""
     agents = _agents()
+    reviewer = _user(REVIEWER, Role.MANAGER)
     texts = _texts()
     now = datetime.now(dt_timezone.utc)
     total = Written()
@@ -135,7 +138,7 @@ def generate(plan: Plan, progress: Callable[[date, Written], None] | None = None
         for week in range(0, plan.days, 7):
             with transaction.atomic():
                 for day in range(week, min(week + 7, plan.days)):
-                    builder = _Day(plan, day, agents, texts, now)
+                    builder = _Day(plan, day, agents, reviewer, texts, now)
                     written = builder.write()
                     total.add(written)
                     if progress:
@@ -162,14 +165,15 @@ def erase_synthetic() -> int:
 
 
 def _agents() -> list[User]:
-    found = {user.username: user for user in User.objects.filter(username__in=AGENTS)}
-    for name in AGENTS:
-        if name not in found:
-            # A password nobody knows: these agents exist only in the history.
-            found[name], _ = user_set_up(
-                username=name, password=secrets.token_urlsafe(24), role=Role.AGENT, display_name=name[4:].title()
-            )
-    return [found[name] for name in AGENTS]
+    return [_user(name, Role.AGENT) for name in AGENTS]
+
+
+def _user(name: str, role: Role) -> User:
+    found = User.objects.filter(username=name).first()
+    if found is None:
+        # A password nobody knows: these people exist only in the history.
+        found, _ = user_set_up(username=name, password=secrets.token_urlsafe(24), role=role, display_name=name[4:].title())
+    return found
 
 
 def _texts() -> dict[str, list[str]]:
@@ -209,6 +213,7 @@ class _Turn:
     agent: User | None = None
     delivery: str = ""
     reading: tuple[str, float, list[dict[str, object]]] | None = None  # intent, confidence, ranking
+    meant: str = ""  # what the customer's message was about (the intent, or "unclear")
 
 
 @dataclass
@@ -233,9 +238,12 @@ class _Conversation:
 
 class _Day:
     def __init__(
-        self, plan: Plan, day: int, agents: Sequence[User], texts: dict[str, list[str]], now: datetime
+        self, plan: Plan, day: int, agents: Sequence[User], reviewer: User, texts: dict[str, list[str]], now: datetime
     ) -> None:
         self.rng = random.Random(f"{plan.seed}:{day}")
+        # The reviews draw from their own generator: the traffic is the same with or without them.
+        self.review_rng = random.Random(f"{plan.seed}:{day}:reviews")
+        self.reviewer = reviewer
         self.plan = plan
         self.start = _midnight(plan.first + timedelta(days=day))
         self.weekend = self.start.weekday() >= 5
@@ -306,7 +314,9 @@ class _Day:
         def customer(intent: str, confidence: float | None = None) -> int:
             at = after(5, 60) if talk.turns else started
             reading = self._reading(intent, self._confidence() if confidence is None else confidence)
-            talk.turns.append(_Turn(at, Sender.CUSTOMER, self._text(intent), delivery=Delivery.DELIVERED, reading=reading))
+            talk.turns.append(
+                _Turn(at, Sender.CUSTOMER, self._text(intent), delivery=Delivery.DELIVERED, reading=reading, meant=intent)
+            )
             return len(talk.turns) - 1
 
         def bot(text: str) -> None:
@@ -426,9 +436,21 @@ class _Day:
 
     # --- rows ---
 
+    def _review(self, record: NluRecord, turn: _Turn) -> Review:
+        """A manager's verdict on the reading: the intent it was about, or out of scope for nothing the bot knows."""
+        top = str(record.ranking[0]["name"])
+        if turn.meant == "unclear":
+            verdict, intent = Verdict.OUT_OF_SCOPE, ""
+        else:
+            verdict, intent = (Verdict.CONFIRMED if top == turn.meant else Verdict.RELABELLED), turn.meant
+        return Review(
+            record=record, verdict=verdict, intent=intent, reviewed_by=self.reviewer,
+            reviewed_at=min(self.now, turn.at + timedelta(days=1)),
+        )
+
     def write(self) -> Written:
         talks = self.conversations()
-        conversations, messages, readings, handoffs = [], [], [], []
+        conversations, messages, readings, handoffs, reviews = [], [], [], [], []
         for talk in talks:
             talk.turns.sort(key=lambda turn: turn.at)
             conversation = Conversation(
@@ -461,12 +483,13 @@ class _Day:
             for turn, row in zip(talk.turns, rows):
                 if turn.reading:
                     intent, confidence, ranking = turn.reading
-                    readings.append(
-                        NluRecord(
-                            message=row, text=turn.text, intent=intent, confidence=confidence, ranking=ranking,
-                            model_id=MODEL_ID, classified_at=turn.at,
-                        )
+                    record = NluRecord(
+                        message=row, text=turn.text, intent=intent, confidence=confidence, ranking=ranking,
+                        model_id=MODEL_ID, classified_at=turn.at,
                     )
+                    readings.append(record)
+                    if self.review_rng.random() < REVIEWED_SHARE:
+                        reviews.append(self._review(record, turn))
             if h:
                 led_by = rows[_led_index(talk, h)]
                 handoffs.append(
@@ -481,6 +504,7 @@ class _Day:
         Message.objects.bulk_create(messages, batch_size=2000)
         NluRecord.objects.bulk_create(readings, batch_size=2000)
         Handoff.objects.bulk_create(handoffs, batch_size=2000)
+        Review.objects.bulk_create(reviews, batch_size=2000)
         return Written(len(conversations), len(messages), len(readings), len(handoffs))
 
 

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from conversations.models import Conversation, Handoff, Message
 from oversight import synthetic
 from oversight.synthetic import Drift, Plan
-from tuning.models import NluRecord
+from tuning.models import NluRecord, Review
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +48,10 @@ def test_a_history_keeps_its_own_times_and_its_drift_day() -> None:
     assert {h.queued_at.date() for h in outage} == {PLAN.first + timedelta(days=2)}
     assert {9 <= h.queued_at.hour < 15 for h in outage} == {True}
     assert not NluRecord.objects.filter(message__handoffs_led_to__reason="bot_unavailable").exists()
+    # A few readings are reviewed by a manager: confirmed where the classifier's top intent was what was meant.
+    reviews = Review.objects.select_related("record")
+    assert 0 < reviews.count() < NluRecord.objects.count() / 10
+    assert {r.verdict for r in reviews if r.record.ranking[0]["name"] == r.intent} <= {"confirmed"}
     # Every handoff is led by a customer message, and the resolved ones mostly carry the agent's label.
     assert not Handoff.objects.filter(message__isnull=True).exists()
     assert Handoff.objects.filter(outcome="resolved").exclude(label_handoff_needed=None).exists()
