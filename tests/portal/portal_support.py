@@ -172,17 +172,6 @@ def assert_query_count(expected: int) -> Iterator[None]:
     assert len(statements) == expected, f"{len(statements)} queries, expected {expected}:\n{listing}"
 
 
-def model_evaluation(*, accuracy: float = 0.9, must_reached: int = 10, stories_failed: int = 0) -> dict[str, Any]:
-    """`evaluation` below in round figures: `accuracy` of 100 held-out messages, `must_reached` of 10
-    must-escalate messages, `stories_failed` of 15 stories; it passes the gate against itself unless told worse."""
-    return evaluation(
-        right=round(accuracy * 100),
-        total=100,
-        escalated=(must_reached, 10),
-        stories_failed=tuple(f"story {n}" for n in range(stories_failed)),
-    )
-
-
 # --- a model's evaluation, as the bot's governance.candidate writes it -----------------------------------
 
 

@@ -16,8 +16,8 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client
 from portal_support import (
+    evaluation,
     make_agent,
-    model_evaluation,
     nlu_record,
     queue_conversation,
     receive_until,
@@ -298,9 +298,9 @@ def _candidate() -> Any:
     from tuning import deploy
     from tuning.models import ModelVersion
 
-    baseline = ModelVersion.objects.create(name="model-base", path="/m/model-base.tar.gz", evaluation=model_evaluation())
+    baseline = ModelVersion.objects.create(name="model-base", path="/m/model-base.tar.gz", evaluation=evaluation())
     deploy.model_register_baseline(path=Path(baseline.path))
-    return ModelVersion.objects.create(name="model-cand", path="/m/model-cand.tar.gz", evaluation=model_evaluation())
+    return ModelVersion.objects.create(name="model-cand", path="/m/model-cand.tar.gz", evaluation=evaluation())
 
 
 def posting(path: Callable[[Any], str], arrange: Callable[[Scene], Any] = lambda scene: _candidate()):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from portal_support import make_agent, model_evaluation as evaluation
+from portal_support import evaluation, make_agent
 
 from bot_gateway.client import BotUnavailable, BotUnreachable
 from tuning import deploy, selectors
@@ -92,7 +92,7 @@ def test_the_baselines_evaluation_is_kept_and_follows_the_held_out_sets(tmp_path
     assert deploy.model_register_baseline(path=model).evaluation is None
     assert deploy.model_register_baseline(path=model, evaluation=evaluation()).evaluation == evaluation()
     deploy.model_register_baseline(path=model)  # a restart without one keeps it
-    more_sets = evaluation(must_reached=9)
+    more_sets = evaluation(escalated=(60, 61))
     assert deploy.model_register_baseline(path=model, evaluation=more_sets).evaluation == more_sets
     assert ModelVersion.objects.get().evaluation == more_sets
 
@@ -114,7 +114,7 @@ def test_a_restart_keeps_the_deployed_version_and_a_new_baseline_goes_in(
 
 def test_deploy_writes_its_rows_and_swaps_the_bot(baseline: ModelVersion, gateway: FakeGateway) -> None:
     mia = make_agent("mia", "Mia", role="manager")
-    candidate = version("model-cand", accuracy=0.92)
+    candidate = version("model-cand", right=158)
     deployment = deploy.model_deploy(model_version=candidate, by=mia, reason="  fixes card questions ")
     assert gateway.swaps == ["/models/model-cand.tar.gz"]
     assert history()[-1] == ("model-cand", "deployed", "mia", "fixes card questions")
@@ -126,9 +126,9 @@ def test_deploy_writes_its_rows_and_swaps_the_bot(baseline: ModelVersion, gatewa
 @pytest.mark.parametrize(
     "scores, failing",
     [
-        ({"accuracy": 0.5}, "heldout_accuracy"),
-        ({"must_reached": 9}, "must_escalate_recall"),
-        ({"stories_failed": 1}, "test_stories"),
+        ({"right": 80}, "heldout_accuracy"),
+        ({"escalated": (60, 61)}, "must_escalate_recall"),
+        ({"stories_failed": ("a story",)}, "test_stories"),
     ],
 )
 def test_a_candidate_that_fails_the_gate_is_refused_and_nothing_changes(
@@ -215,7 +215,7 @@ def manager_client() -> Client:
 def test_a_failing_candidate_gets_409_from_the_page_and_the_api_and_nothing_changes(
     baseline: ModelVersion, gateway: FakeGateway
 ) -> None:
-    client, bad = manager_client(), version("model-bad", must_reached=9)
+    client, bad = manager_client(), version("model-bad", escalated=(60, 61))
     page = client.get(f"/agents/manager/models/{bad.pk}/")
     assert page.status_code == 200
     assert b'data-testid="deploy-form"' not in page.content  # no Deploy button on a version that fails the gate
@@ -234,11 +234,11 @@ def test_a_failing_candidate_gets_409_from_the_page_and_the_api_and_nothing_chan
 
 
 def test_deploy_and_rollback_from_the_pages(baseline: ModelVersion, gateway: FakeGateway) -> None:
-    client, good = manager_client(), version("model-good", accuracy=0.95)
+    client, good = manager_client(), version("model-good", right=158)
     page = client.get(f"/agents/manager/models/{good.pk}/")
     assert b'data-testid="deploy-form"' in page.content
     assert b'id="evaluation-data"' in page.content  # the charts' data, for evaluation.js
-    assert b'<td data-testid="candidate">95.0%</td><td data-testid="production">90.0%</td>' in page.content
+    assert b'<td data-testid="candidate">98.8%</td><td data-testid="production">97.5%</td>' in page.content
 
     deployed = client.post(f"/agents/manager/models/{good.pk}/deploy/", {"reason": "better on cards"})
     assert deployed.status_code == 302
