@@ -52,7 +52,9 @@ def fallback_thresholds() -> tuple[float, dict[str, float]]:
     """The bot's fallback thresholds as committed: the global one (the fallback classifier's `threshold` in
     config.yml) and the intents' own (triage/intent_thresholds.yml). Below its threshold a reading is
     `nlu_fallback`."""
-    return _fallback_thresholds(*_stamp([_bot_dir() / "config.yml", _bot_dir() / "triage" / "intent_thresholds.yml"]))
+    return _fallback_thresholds(
+        *file_stamps([_bot_dir() / "config.yml", _bot_dir() / "triage" / "intent_thresholds.yml"])
+    )
 
 
 def _bot_dir() -> Path:
