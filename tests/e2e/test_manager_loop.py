@@ -1,5 +1,5 @@
-"""Issue 8's loop in Chromium on the real stack: a customer's message the bot misreads reaches the NLU inbox; the
-manager relabels it, retrains on the real Rasa in the bot's Python with a live progress bar, sees the candidate's
+"""Issue 8's loop in Chromium on the real stack: an agent resolves a handoff and labels it, and the label reaches
+the NLU inbox; a customer's message the bot misreads reaches the inbox too, and the manager relabels it, retrains on the real Rasa in the bot's Python with a live progress bar, sees the candidate's
 confusion matrix beside production's, deploys it; the customer's same message now gets the corrected intent's
 answer, and a rollback brings the old answer back. Screenshots are kept as test artifacts.
 
@@ -19,6 +19,7 @@ from scripts import bot_build, launcher
 
 from .harness import Stack
 from .test_browser import LIVE_TIMEOUT_MS, customer_says, messages_from, new_page, refused_by_csp
+from .test_conversation import FRAUD_REPORT
 
 logger = logging.getLogger(__name__)
 MANAGER = "e2e-loop-manager"
@@ -53,6 +54,25 @@ async def test_a_manager_corrects_a_misread_message_retrains_deploys_and_rolls_b
     async def page_at(path: str, page: Page) -> None:
         await page.goto(f"{stack.http_url}{path}")
 
+    # An agent resolves a handoff and says what the customer needed.
+    agent = await new_page(browser)
+    await page_at("/agents/", agent)
+    await agent.get_by_test_id("login-username").fill(stack.agent_username)
+    await agent.get_by_test_id("login-password").fill(stack.agent_password)
+    await agent.get_by_test_id("login-submit").click()
+    await expect(agent.get_by_test_id("connection-status")).to_have_attribute("data-state", "online")
+    reporter = await bot_answer_to(browser, stack, FRAUD_REPORT)
+    conversation = await reporter.evaluate(
+        "JSON.parse(localStorage.getItem('switchboard.widget.session')).conversation_id"
+    )
+    await agent.locator(f'[data-testid="queue-item"][data-conversation-id="{conversation}"]').click()
+    await agent.get_by_test_id("claim-button").click()
+    await agent.get_by_test_id("resolve-button").click()
+    await agent.get_by_test_id("label-intent").select_option("report_fraud")
+    await agent.get_by_test_id("label-needed-yes").check()
+    await agent.get_by_test_id("label-resolve").click()
+    await expect(reporter.get_by_test_id("chat-status")).to_have_attribute("data-status", "resolved")
+
     # The committed model misreads it: the bot asks to rephrase.
     customer = await bot_answer_to(browser, stack, MISREAD)
     await expect(messages_from(customer, "bot").last).to_contain_text(FALLBACK_ANSWER)
@@ -64,13 +84,15 @@ async def test_a_manager_corrects_a_misread_message_retrains_deploys_and_rolls_b
     await manager.get_by_test_id("login-password").fill(password)
     await manager.get_by_test_id("login-submit").click()
 
-    # The inbox: the bot's reading arrived through its event broker; relabel it.
+    # The inbox: the bot's readings arrived through its event broker, the agent's label with the handoff's.
     row = manager.locator('[data-testid="record-row"]', has_text=MISREAD)
+    labelled = manager.locator('[data-testid="record-row"]', has_text="payment of £250")
     for _ in range(60):  # the stream is ingested every few seconds
         await page_at("/agents/manager/inbox/", manager)
-        if await row.count():
+        if await row.count() and await labelled.count():
             break
         await manager.wait_for_timeout(1000)
+    await expect(labelled.get_by_test_id("agent-label")).to_contain_text("report_fraud")
     await expect(row.get_by_test_id("followed")).not_to_have_text("")
     await row.get_by_test_id("row-intent").select_option(MEANT)
     await row.get_by_test_id("row-relabel").click()
@@ -120,4 +142,4 @@ async def test_a_manager_corrects_a_misread_message_retrains_deploys_and_rolls_b
     again = await bot_answer_to(browser, stack, MISREAD)
     await expect(messages_from(again, "bot").last).to_contain_text(FALLBACK_ANSWER)
 
-    assert all(refused_by_csp[page] == [] for page in (customer, manager, corrected, again))
+    assert all(refused_by_csp[page] == [] for page in (agent, reporter, customer, manager, corrected, again))
