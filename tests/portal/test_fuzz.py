@@ -275,6 +275,7 @@ NUL_MESSAGE = json.dumps({"type": "message.send", "client_id": "c\u0000", "text"
 
 @given(frames=batch(CUSTOMER_TYPES, bad_customer_fields))
 @example(frames=[(NUL_MESSAGE, {"invalid_field"})])
+@example(frames=[(frame(type="messages.sync", after_seq=2**70), None)])
 def test_customer_socket_survives_any_frames(
     frames: list[tuple[str | bytes, set[str] | None]], fake_rasa: Any, no_delivery_task: Any
 ) -> None:
@@ -289,6 +290,8 @@ def test_customer_socket_survives_any_frames(
 
 @given(frames=batch(AGENT_TYPES, bad_agent_fields))
 @example(frames=[(NUL_MESSAGE, {"invalid_field"})])
+@example(frames=[(frame(type="conversation.reassign", conversation_id="OPEN", agent_id=2**70), None)])
+@example(frames=[(frame(type="messages.sync", conversation_id="OPEN", after_seq=2**70), None)])
 def test_agent_socket_survives_any_frames(
     frames: list[tuple[str | bytes, set[str] | None]], sue: Any, fake_rasa: Any, no_delivery_task: Any
 ) -> None:
