@@ -2,7 +2,7 @@
 
 Run with the portal's environment (httpx), from the repository root:
 
-    .venv/bin/python benchmarks/bot_turn.py [--seconds 20] [--customers 1,20,50] [--reference REV]
+    .venv/bin/python benchmarks/bot_turn.py [--seconds 20] [--customers 1,20,50] [--reference REV] [--nlu-stream]
 
 It starts the Rasa server and the action server exactly as `./switchboard run` does (scripts/launcher.py,
 free ports, the repo's trained model), and drives customers in a closed loop: each customer sends a routine
@@ -15,6 +15,11 @@ In the same run, the same measurement on a reference: the repository at REV (def
 before the bot-turn speed work), extracted from git into the build cache and trained there by its own
 `switchboard train` (cached like any model), started the same way. Both are printed side by side, with a
 check that they gave the customer the same replies.
+
+`--nlu-stream` measures this checkout once more with its event broker on (bot/brokers/nlu_stream.py: every
+reading XADDed to the stack's own Redis, started for it), beside the run with it off, and counts the entries
+that reached the stream. Every message carries a portal message id, as the portal sends it, so the broker
+streams every turn (it skips a message without one).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import itertools
 import os
 import statistics
 import subprocess
@@ -41,7 +47,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from contracts.nlu_stream import DEFAULT_KEY, MESSAGE_ID_KEY  # noqa: E402
 from scripts import bot_build, launcher  # noqa: E402
+from scripts.launcher import StackConfig  # noqa: E402
 from scripts.envs import CACHE, build_lock  # noqa: E402
 
 # The last commit before the bot-turn speed work (issue 6): TEDPolicy, Rasa's per-call schema check.
@@ -138,6 +146,10 @@ def reply_summary(messages: list[dict]) -> str:
     return "custom:" + ",".join(sorted(first.get("custom") or {}))
 
 
+# The portal's id of each message, as its bot gateway sends it (contracts/nlu_stream.py's MESSAGE_ID_KEY).
+_message_ids = itertools.count(1)
+
+
 async def customer(
     client: httpx.AsyncClient, url: str, step: Step, replies: dict[str, Counter], measure_from: float, stop: float
 ) -> None:
@@ -147,8 +159,9 @@ async def customer(
             if time.monotonic() >= stop:
                 return
             started = time.perf_counter()
+            body = {"sender": sender, "message": text, "metadata": {MESSAGE_ID_KEY: next(_message_ids)}}
             try:
-                response = await client.post(url, json={"sender": sender, "message": text})
+                response = await client.post(url, json=body)
                 response.raise_for_status()
                 messages = response.json()
             except (httpx.HTTPError, ValueError):
@@ -203,23 +216,41 @@ def format_step(name: str, step: Step) -> str:
 
 @contextmanager
 def bot_services(
-    model: Path, log_dir: Path, adapt: Callable[[launcher.Service], launcher.Service] = lambda s: s
-) -> Iterator[tuple[str, dict[str, int]]]:
-    """Rasa and the action server as launcher starts them, on free ports; yields Rasa's URL and their pids."""
+    model: Path,
+    log_dir: Path,
+    adapt: Callable[[launcher.Service], launcher.Service] = lambda s: s,
+    nlu_stream: bool = False,
+) -> Iterator[tuple[str, dict[str, int], StackConfig]]:
+    """Rasa and the action server as launcher starts them, on free ports; yields Rasa's URL, their pids and the
+    config. `nlu_stream`: the stack's own Redis too, which Rasa's event broker streams to (else it is off)."""
     config = launcher.StackConfig(
         model_path=model,
         data_dir=log_dir,
-        env={},
+        env={} if nlu_stream else {launcher.NLU_STREAM_URL: ""},
         rasa_port=launcher.free_port(),
         actions_port=launcher.free_port(),
+        redis_port=launcher.free_port(),
     )
     with launcher.Supervisor(log_dir) as supervisor:
         started = time.monotonic()
         services = [adapt(launcher.actions_service(config)), adapt(launcher.rasa_service(config))]
+        if nlu_stream:
+            supervisor.start(launcher.redis_service(config))
         pids = {service.name: supervisor.start(service).process.pid for service in services}
         supervisor.wait_ready()
         print(f"  started in {time.monotonic() - started:.0f} s (logs: {log_dir})", flush=True)
-        yield config.rasa_url, pids
+        yield config.rasa_url, pids, config
+
+
+def stream_length(config: StackConfig) -> int:
+    """Entries in the NLU stream of the stack's own Redis (the key the bot's broker writes by default)."""
+    import redis
+
+    client = redis.Redis.from_url(launcher.bot_env(config)[launcher.NLU_STREAM_URL])
+    try:
+        return int(client.xlen(DEFAULT_KEY))
+    finally:
+        client.close()
 
 
 def reference_bot(revision: str) -> tuple[Path, Path]:
@@ -258,19 +289,24 @@ def in_tree(tree: Path) -> Callable[[launcher.Service], launcher.Service]:
 
 
 def compare(reference: Variant, current: Variant) -> None:
-    print("\n| customers | reference turns/s | now turns/s | × | reference p50 / p99 ms | now p50 / p99 ms |")
-    print("|---|---|---|---|---|---|")
+    before_name, after_name = reference.name, current.name
+    print(
+        f"\n| customers | {before_name} turns/s | {after_name} turns/s | × | {before_name} p50 / p99 ms | "
+        f"{after_name} p50 / p99 ms | Rasa CPU ms/turn {before_name} → {after_name} |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for before, after in zip(reference.steps, current.steps):
         ratio = after.turns_per_second / before.turns_per_second if before.turns_per_second else float("nan")
         print(
             f"| {after.customers} | {before.turns_per_second:.1f} | {after.turns_per_second:.1f} | {ratio:.2f} | "
             f"{before.percentile_ms(50):.0f} / {before.percentile_ms(99):.0f} | "
-            f"{after.percentile_ms(50):.0f} / {after.percentile_ms(99):.0f} |"
+            f"{after.percentile_ms(50):.0f} / {after.percentile_ms(99):.0f} | "
+            f"{before.cpu_ms_per_turn['rasa']:.0f} → {after.cpu_ms_per_turn['rasa']:.0f} |"
         )
     differing = [m for m in CONVERSATION if set(reference.replies.get(m, {})) != set(current.replies.get(m, {}))]
     print(f"\nSame replies to every message: {'yes' if not differing else 'NO, differing: ' + repr(differing)}")
     for message in differing:
-        print(f"  {message!r}: reference {dict(reference.replies.get(message, {}))}, now {dict(current.replies.get(message, {}))}")
+        print(f"  {message!r}: {before_name} {dict(reference.replies.get(message, {}))}, {after_name} {dict(current.replies.get(message, {}))}")
 
 
 def main() -> int:
@@ -279,6 +315,9 @@ def main() -> int:
     parser.add_argument("--customers", default="1,20,50", help="concurrent customers per step (default 1,20,50)")
     parser.add_argument("--reference", default=DEFAULT_REFERENCE, help=f"git revision to compare with (default {DEFAULT_REFERENCE})")
     parser.add_argument("--no-reference", action="store_true", help="measure only the current bot")
+    parser.add_argument(
+        "--nlu-stream", action="store_true", help="measure the current bot again with its NLU stream broker on"
+    )
     args = parser.parse_args()
     customers = [int(c) for c in args.customers.split(",")]
 
@@ -286,17 +325,24 @@ def main() -> int:
     log_root = Path(tempfile.mkdtemp(prefix="bot-turn-"))
     print(f"Machine: {os.cpu_count()} cores; 1-minute load average {load_average():.1f} at the start.")
     print(f"Closed loop, {args.seconds:.0f} s per step after {WARM_UP_SECONDS:.0f} s of warm-up; conversation: {CONVERSATION}")
-    variants = []
+    reference: Variant | None = None
     if not args.no_reference:
         tree, reference_model = reference_bot(args.reference)
         print(f"\nreference: the repository at {args.reference} ({tree}, {reference_model.name})")
-        with bot_services(reference_model, log_root / "reference", in_tree(tree)) as (url, pids):
-            variants.append(run_steps("reference", url, pids, customers, args.seconds))
-    print(f"\nnow: this checkout ({model.name})")
-    with bot_services(model, log_root / "now") as (url, pids):
-        variants.append(run_steps("now", url, pids, customers, args.seconds))
-    if len(variants) == 2:
-        compare(*variants)
+        with bot_services(reference_model, log_root / "reference", in_tree(tree)) as (url, pids, _):
+            reference = run_steps("reference", url, pids, customers, args.seconds)
+    print(f"\nnow: this checkout ({model.name}), NLU stream off")
+    with bot_services(model, log_root / "now") as (url, pids, _):
+        now = run_steps("now", url, pids, customers, args.seconds)
+    if reference is not None:
+        compare(reference, now)
+    if args.nlu_stream:
+        print("\nnow+nlu: this checkout, its event broker streaming every reading to Redis")
+        with bot_services(model, log_root / "now-nlu", nlu_stream=True) as (url, pids, config):
+            streamed = run_steps("now+nlu", url, pids, customers, args.seconds)
+            turns = sum(step.all_turns for step in streamed.steps)
+            print(f"  {stream_length(config)} entries in the stream for {turns} turns answered")
+        compare(now, streamed)
     print(f"\n1-minute load average {load_average():.1f} at the end.")
     return 0
 

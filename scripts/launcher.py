@@ -335,15 +335,23 @@ def bot_env(config: StackConfig) -> dict[str, str]:
     return {
         **bot_base_env(env),
         "ACTION_SERVER_URL": f"{config.actions_url}/webhook",
-        NLU_STREAM_URL: env.get(NLU_STREAM_URL) or f"{config.redis_url}/{EMBEDDED_REDIS_DBS[NLU_STREAM_URL]}",
+        NLU_STREAM_URL: nlu_stream_url(config, env),
     }
+
+
+def nlu_stream_url(config: StackConfig, env: Mapping[str, str]) -> str:
+    """Where the bot streams its readings and the portal reads them: NLU_STREAM_URL if set, the stack's own Redis
+    if not; set but empty, the stream is off (the bot benchmark measures a turn without it)."""
+    if NLU_STREAM_URL in env:
+        return env[NLU_STREAM_URL]
+    return f"{config.redis_url}/{EMBEDDED_REDIS_DBS[NLU_STREAM_URL]}"
 
 
 # The variable naming the Redis where the bot's event broker and the portal's ingest meet (contracts/nlu_stream.py
 # has the name too; the launcher imports only the standard library).
 NLU_STREAM_URL = "NLU_STREAM_URL"
 # The databases of the stack's own Redis the portal (and, for the NLU stream, the bot) uses when no other Redis
-# is named.
+# is named (the NLU stream's: nlu_stream_url).
 EMBEDDED_REDIS_DBS = {"CHANNEL_LAYER_URL": 0, "CELERY_BROKER_URL": 1, "CACHE_URL": 2, NLU_STREAM_URL: 3}
 
 
@@ -357,7 +365,9 @@ def portal_env(config: StackConfig) -> dict[str, str]:
     }
     env = with_overrides({**os.environ, **stack}, config.env)
     for name, db in EMBEDDED_REDIS_DBS.items():
-        env[name] = env.get(name) or f"{config.redis_url}/{db}"
+        if name != NLU_STREAM_URL:  # its own rule: empty is off
+            env[name] = env.get(name) or f"{config.redis_url}/{db}"
+    env[NLU_STREAM_URL] = nlu_stream_url(config, env)
     return {**env, "PYTHONPATH": python_path(ROOT / "portal", ROOT), "PYTHONUNBUFFERED": "1"}
 
 

@@ -188,6 +188,8 @@ def test_the_bot_streams_its_readings_where_the_portal_reads_them(
     )
     assert launcher.bot_env(named)["NLU_STREAM_URL"] == launcher.portal_env(named)["NLU_STREAM_URL"]
     assert launcher.bot_env(named)["NLU_STREAM_URL"] == "redis://10.0.0.5:6379/7"
+    off = launcher.StackConfig(model_path=tmp_path, data_dir=tmp_path, env={"NLU_STREAM_URL": ""})
+    assert launcher.bot_env(off)["NLU_STREAM_URL"] == launcher.portal_env(off)["NLU_STREAM_URL"] == ""
 
 
 def test_the_portal_uses_the_stacks_own_redis_unless_the_environment_names_another(
