@@ -70,7 +70,8 @@
       },
       options: { ...common, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
     }),
-    // Containment and wrong answers as the threshold moves; today's threshold as a vertical line.
+    // Containment and wrong answers as the threshold moves (wrong answers on their own axis: a few per cent
+    // beside tens); today's threshold as a vertical line.
     replay: (d) => {
       const at = (values) => d.thresholds.map((x, i) => ({ x, y: percent(values[i]) }));
       const top = Math.max(100, ...d.containment.map(percent).filter((v) => v !== null));
@@ -79,11 +80,11 @@
         data: {
           datasets: [
             { label: "Answered by the bot %", data: at(d.containment), borderColor: GREEN, backgroundColor: GREEN, showLine: true },
-            { label: "Answered wrongly %", data: at(d.wrong), borderColor: RED, backgroundColor: RED, showLine: true },
+            { label: "Answered wrongly % (right axis)", data: at(d.wrong), borderColor: RED, backgroundColor: RED, showLine: true, yAxisID: "wrong" },
             { label: `Today (${d.today})`, data: [{ x: d.today, y: 0 }, { x: d.today, y: top }], borderColor: GREY, borderDash: [6, 4], pointRadius: 0, showLine: true },
           ],
         },
-        options: { ...common, interaction: { mode: "nearest", intersect: false }, scales: { x: { min: 0, max: 1, title: { display: true, text: "fallback threshold" } }, y: { min: 0, max: 100, title: { display: true, text: "% of labelled messages" } } } },
+        options: { ...common, interaction: { mode: "nearest", intersect: false }, scales: { x: { min: 0, max: 1, title: { display: true, text: "fallback threshold" } }, y: { min: 0, max: 100, title: { display: true, text: "answered, % of labelled" } }, wrong: { axis: "y", position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: "wrong, % of labelled" } } } },
       };
     },
     // A drift measure's daily series beside its trailing baseline's band; days past the band are marked.
