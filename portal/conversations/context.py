@@ -10,13 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from contracts.handoff import HandoffRequest
 
-CONTEXT_PACKET_VERSION: Literal[1] = 1
+CONTEXT_PACKET_VERSION: Literal[2] = 2
 # Rasa's own bookkeeping slots: not something the customer told the bot.
 _INTERNAL_SLOTS = frozenset({"requested_slot", "session_started_metadata"})
 
@@ -49,10 +49,14 @@ class TranscriptLine(_Part):
     at: str  # ISO 8601
 
 
-class ContextPacket(_Part):
-    """Version 1 on the wire and in Handoff.context. `model_validate` refuses another version (see docs)."""
+class Customer(_Part):
+    """Who the customer is: verified when the bank's site vouched for them (conversations/identity.py)."""
 
-    version: Literal[1] = CONTEXT_PACKET_VERSION
+    verified: bool
+    id: str | None  # the bank's customer id when verified, else None
+
+
+class _PacketFields(_Part):
     conversation_id: str
     reason: Reason
     priority: str  # as the handoff asked for it; the handoff's current priority may have been raised since
@@ -64,6 +68,29 @@ class ContextPacket(_Part):
     slots: dict[str, Any]
     transcript: list[TranscriptLine]
     queued_at: str
+
+
+class ContextPacketV1(_PacketFields):
+    """Version 1, stored by handoffs queued before version 2: read, never written."""
+
+    version: Literal[1]
+
+
+class ContextPacket(_PacketFields):
+    """Version 2 (adds `customer`), the one written. `read_context_packet` reads a stored packet of either
+    version; another is refused (see docs)."""
+
+    version: Literal[2] = CONTEXT_PACKET_VERSION
+    customer: Customer
+
+
+AnyContextPacket = Annotated[Union[ContextPacketV1, ContextPacket], Field(discriminator="version")]
+_ANY_CONTEXT_PACKET: TypeAdapter[AnyContextPacket] = TypeAdapter(AnyContextPacket)
+
+
+def read_context_packet(data: Any) -> ContextPacketV1 | ContextPacket:
+    """A stored packet (Handoff.context) of any version the portal has written."""
+    return _ANY_CONTEXT_PACKET.validate_python(data)
 
 
 class _Understanding(_Part):
@@ -80,11 +107,14 @@ def build_context_packet(
     transcript: Iterable[tuple[str, str, datetime]],
     tracker: dict[str, Any] | None,
     queued_at: datetime,
+    customer_id: str = "",
 ) -> ContextPacket:
-    """The packet for one handoff. `transcript`: (sender, text, at) oldest first; `tracker`: Rasa's, or None."""
+    """The packet for one handoff. `transcript`: (sender, text, at) oldest first; `tracker`: Rasa's, or None;
+    `customer_id`: the verified customer's (blank: anonymous)."""
     understood = _understanding_from_tracker(tracker) if tracker else _Understanding()
     return ContextPacket(
         conversation_id=str(conversation_id),
+        customer=Customer(verified=bool(customer_id), id=customer_id or None),
         reason=Reason(code=request.reason.value, label=request.reason.label),
         priority=request.priority.value,
         topic=request.topic,

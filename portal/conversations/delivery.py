@@ -67,6 +67,7 @@ def message_take_for_bot(*, conversation_id: uuid.UUID | str) -> Message | None:
         return None
     oldest.delivery = Delivery.SENDING
     oldest.save(update_fields=["delivery"])
+    oldest.conversation = conversation  # read already: the bot is told who the customer is without a query
     return oldest
 
 
@@ -86,6 +87,7 @@ def queue_for_person(
         transcript=selectors.conversation_transcript(conversation.pk),
         tracker=tracker,
         queued_at=timezone.now(),
+        customer_id=conversation.customer_id,
     )
     return transitions.conversation_queue(
         conversation_id=conversation.pk, request=request, context=packet, message_id=message_id

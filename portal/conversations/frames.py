@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 from agents.models import display_name
 from bot_gateway import domain
 from contracts.commands import reads_as_command
-from conversations.context import ContextPacket
+from conversations.context import AnyContextPacket, read_context_packet
 from conversations.models import Conversation, Handoff, Message
 
 # --- shapes shared by frames --------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ class HandoffView(Shape):
     closed_at: str | None
     agent: StaffAgentView | None
     # Null for a socket whose user may not read it (an agent, once another agent has it): agents/roles.py.
-    context: ContextPacket | None
+    context: AnyContextPacket | None
     over_limit: bool  # queued past its address's flood limit: listed after every other handoff
 
 
@@ -117,7 +117,7 @@ class CustomerSnapshotFrame(Shape):
 class AgentSnapshotFrame(Shape):
     type: Literal["conversation.snapshot"] = "conversation.snapshot"
     conversation: ConversationView
-    context: ContextPacket | None  # the latest handoff's context packet; None if it never left the bot
+    context: AnyContextPacket | None  # the latest handoff's context packet; None if it never left the bot
     messages: list[MessageView]
 
 
@@ -255,7 +255,7 @@ def handoff_view(handoff: Handoff) -> HandoffView:
         claimed_at=_iso(handoff.claimed_at),
         closed_at=_iso(handoff.closed_at),
         agent=staff_agent_view(handoff.claimed_by) if handoff.claimed_by_id else None,
-        context=ContextPacket.model_validate(handoff.context),
+        context=read_context_packet(handoff.context),
         over_limit=handoff.over_limit,
     )
 
@@ -275,7 +275,7 @@ def agent_snapshot_frame(
 ) -> AgentSnapshotFrame:
     return AgentSnapshotFrame(
         conversation=conversation_view(conversation),
-        context=ContextPacket.model_validate(context) if context is not None else None,
+        context=read_context_packet(context) if context is not None else None,
         messages=[message_view(m) for m in messages],
     )
 
@@ -476,6 +476,14 @@ class ConversationResolve(ClientFrame):
     label: ResolveLabel | None = None
 
 
+class CustomerAuth(ClientFrame):
+    """The customer socket's first frame: the session token, in a frame rather than the URL, so no access log,
+    proxy or browser history keeps it (docs/protocol.md, "The customer socket")."""
+
+    type: Literal["auth"]
+    token: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
 CustomerFrame = Annotated[Union[Ping, CustomerMessageSend, CustomerMessagesSync], Field(discriminator="type")]
 AgentFrame = Annotated[
     Union[
@@ -503,6 +511,13 @@ def decode_frame(text_data: str | None, bytes_data: bytes | None) -> dict[str, A
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise FrameError("malformed_frame", "a frame is a JSON object with a string 'type'")
     return data
+
+
+_CUSTOMER_AUTH: TypeAdapter[CustomerAuth] = TypeAdapter(CustomerAuth)
+
+
+def parse_customer_auth(data: dict[str, Any]) -> CustomerAuth:
+    return _parse(_CUSTOMER_AUTH, data)
 
 
 def parse_customer_frame(data: dict[str, Any]) -> Ping | CustomerMessageSend | CustomerMessagesSync:

@@ -76,7 +76,11 @@ def _ask_bot(gateway: RasaGateway, message: Message) -> tuple[BotTurn, dict | No
                 continue  # not there (yet): the bot may still be running it, so never send it again
             Message.objects.filter(pk=message.pk).update(delivery_attempts=F("delivery_attempts") + 1)
             turn = gateway.send_message(
-                message.conversation_id, message.bot_input, message_id=message.pk, button=bool(message.payload)
+                message.conversation_id,
+                message.bot_input,
+                message_id=message.pk,
+                button=bool(message.payload),
+                customer_id=message.conversation.customer_id,
             )
             return turn, _tracker_or_none(gateway, message) if turn.handoff else None
         except BotUnavailable as exc:

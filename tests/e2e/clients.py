@@ -94,16 +94,23 @@ def is_message(sender: str, text_pattern: str | None = None) -> Callable[[Frame]
 class Customer(Client):
     conversation_id: str
 
+    customer: dict[str, Any]  # the session's {"verified", "id"}
+    token: str  # the session's bearer token
+
     @classmethod
-    async def start(cls, http_url: str, ws_url: str) -> Customer:
-        """Start a widget session over HTTP, then open the customer socket with its token."""
+    async def start(cls, http_url: str, ws_url: str, customer_assertion: str | None = None) -> Customer:
+        """Start a widget session over HTTP (for the customer the bank's assertion names, if one is given), then
+        open the customer socket and send its token in the first frame."""
+        body = {"customer_assertion": customer_assertion} if customer_assertion else {}
         async with httpx.AsyncClient(base_url=http_url) as http:
-            response = await http.post("/api/widget/sessions", json={})
+            response = await http.post("/api/widget/sessions", json=body)
             response.raise_for_status()
             session = response.json()
-        socket = await connect(f"{ws_url}/ws/customer/?token={session['token']}", origin=http_url)
+        socket = await connect(f"{ws_url}/ws/customer/", origin=http_url)
+        await socket.send(json.dumps({"type": "auth", "token": session["token"]}))
         customer = cls(socket)
         customer.conversation_id = session["conversation_id"]
+        customer.customer, customer.token = session["customer"], session["token"]
         await customer.wait_for(is_type("conversation.snapshot"), what="conversation.snapshot")
         return customer
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jwt
+
 from scripts import launcher
 
 
@@ -64,6 +66,26 @@ class Stack:
     def stop_bot(self) -> None:
         """Stop the Rasa server for the rest of the session (tests needing it run first)."""
         self.supervisor.stop("rasa")
+
+    def customer_assertion(self, customer_id: str) -> str:
+        """The bank's assertion of who a customer is, signed as the demo bank signs (the demo secret the portal
+        generated into the data dir; settings.CUSTOMER_ASSERTION)."""
+        secret = (self.config.data_dir / "demo-customer-secret").read_text().strip()
+        now = int(time.time())
+        claims = {
+            "sub": customer_id,
+            "iss": "switchboard-demo-bank",
+            "aud": "switchboard",
+            "iat": now,
+            "exp": now + 120,
+        }
+        return jwt.encode(claims, secret, algorithm="HS256")
+
+    def restart_actions(self) -> None:
+        """Stop the action server and start a new one (what it kept in memory is gone), healthy again."""
+        self.supervisor.stop("actions")
+        self.supervisor.start(launcher.actions_service(self.config))
+        self.supervisor.wait_ready(["actions"])
 
     def logs(self) -> str:
         parts = []

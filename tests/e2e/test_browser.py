@@ -65,6 +65,7 @@ async def test_customer_page_and_agent_portal_in_a_browser(stack: Stack, browser
     await expect(agent.get_by_test_id("context-reason")).to_contain_text(
         re.compile("sensitive_topic|explicit_request")
     )
+    await expect(agent.get_by_test_id("context-customer-badge")).to_have_text("Anonymous")
     await expect(agent.get_by_test_id("context-intent")).not_to_have_attribute("data-intent", "")
     await expect(agent.get_by_test_id("context-ranking-item")).not_to_have_count(0)
     await expect(agent.locator('[data-testid="context-entity"][data-name="card_last_four"] dd')).to_have_text(
@@ -150,3 +151,32 @@ async def test_the_widget_fills_a_gap_in_its_messages_by_itself_without_reconnec
     assert len(sockets) == 1 and not sockets[0].is_closed()  # recovered on the socket it had: no reconnect
     syncs = [json.loads(frame) for frame in sent if "messages.sync" in frame]
     assert syncs == [{"type": "messages.sync", "after_seq": 0}]
+
+
+async def test_the_demo_banks_signed_in_customer_reaches_agents_verified(stack: Stack, browser: Browser) -> None:
+    """The demo bank's page of a signed-in customer: the widget fetches the page's assertion before it starts
+    the session, and the agent sees the customer verified, with the bank's id."""
+    expect.set_options(timeout=LIVE_TIMEOUT_MS)
+    agent = await new_page(browser)
+    await agent.goto(f"{stack.http_url}/agents/")
+    await agent.get_by_test_id("login-username").fill(stack.agent_username)
+    await agent.get_by_test_id("login-password").fill(stack.agent_password)
+    await agent.get_by_test_id("login-submit").click()
+    await expect(agent.get_by_test_id("connection-status")).to_have_attribute("data-state", "online")
+
+    customer = await new_page(browser)
+    await customer.goto(f"{stack.http_url}/")
+    await customer.get_by_test_id("demo-login").click()
+    await expect(customer.get_by_test_id("demo-customer")).to_contain_text("Signed in as")
+    await customer.get_by_test_id("chat-launcher").click()
+    await expect(customer.get_by_test_id("chat-panel")).to_have_attribute("data-connection", "online")
+    await customer_says(customer, "can I talk to a human?")
+    conversation = await customer.evaluate(
+        "JSON.parse(localStorage.getItem('switchboard.widget.session')).conversation_id"
+    )
+    queue_item = agent.locator(f'[data-testid="queue-item"][data-conversation-id="{conversation}"]')
+    await expect(queue_item.get_by_test_id("queue-customer")).to_have_text("Verified")
+    await queue_item.click()
+    await expect(agent.get_by_test_id("context-customer-badge")).to_have_attribute("data-verified", "true")
+    await expect(agent.get_by_test_id("context-customer-id")).to_have_text("demo-customer-0001")
+    assert refused_by_csp[agent] == [] and refused_by_csp[customer] == []

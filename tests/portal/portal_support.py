@@ -49,6 +49,19 @@ def socket_headers(user: Any | None, origin: str = "http://localhost") -> list[t
     return headers
 
 
+async def open_customer_socket(token: str) -> Any:
+    """The customer socket as the widget opens it: connected, then its token in the first frame (`auth`)."""
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+
+    communicator = WebsocketCommunicator(application, "/ws/customer/")
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"type": "auth", "token": token})
+    return communicator
+
+
 def start_conversation() -> Any:
     from conversations import services
 

@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from portal_support import (
+    open_customer_socket,
     assert_query_count,
     handoff_answer,
     is_type,
@@ -82,8 +83,7 @@ def test_a_customer_choosing_a_button(no_delivery_task: list[int]) -> None:
 
 async def test_a_customer_message_over_the_socket(no_delivery_task: list[int]) -> None:
     conversation = await database_sync_to_async(start_conversation)()
-    customer = WebsocketCommunicator(application, f"/ws/customer/?token={session_token(conversation.pk)}")
-    assert (await customer.connect())[0]
+    customer = await open_customer_socket(session_token(conversation.pk))
     await customer.receive_json_from()  # the snapshot
     # the service's four; the view of the message needs nothing more
     with assert_query_count(4):

@@ -205,3 +205,31 @@ def test_the_portal_uses_the_stacks_own_redis_unless_the_environment_names_anoth
         launcher.StackConfig(model_path=tmp_path, data_dir=tmp_path, env={"CELERY_BROKER_URL": None})
     )
     assert unset["CELERY_BROKER_URL"] == f"redis://:{config.redis_password}@127.0.0.1:6380/1"
+
+
+def test_the_action_server_counts_in_the_stacks_own_redis_unless_the_environment_names_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SWITCHBOARD_ACTIONS_REDIS_URL", raising=False)
+    config = launcher.StackConfig(model_path=tmp_path, data_dir=tmp_path, env={}, redis_port=6399)
+    assert launcher.bot_env(config)["SWITCHBOARD_ACTIONS_REDIS_URL"] == f"{config.redis_url}/4"
+    monkeypatch.setenv("SWITCHBOARD_ACTIONS_REDIS_URL", "redis://10.0.0.5:6379/7")
+    assert launcher.bot_env(config)["SWITCHBOARD_ACTIONS_REDIS_URL"] == "redis://10.0.0.5:6379/7"
+
+
+@pytest.mark.parametrize(
+    ("env", "demo"),
+    [
+        ({}, True),
+        ({"SWITCHBOARD_CUSTOMER_JWT_SECRET": "the-banks-secret-0123456789abcdef"}, False),
+        ({"SWITCHBOARD_CUSTOMER_JWT_PUBLIC_KEY_FILE": "/etc/bank.pem"}, False),
+        ({"SWITCHBOARD_DEMO_CUSTOMER": "false"}, False),
+    ],
+)
+def test_the_demo_customer_runs_only_where_no_bank_key_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], demo: bool
+) -> None:
+    for name in (*launcher.BANK_KEY_SETTINGS, "SWITCHBOARD_DEMO_CUSTOMER"):
+        monkeypatch.delenv(name, raising=False)
+    config = launcher.StackConfig(model_path=tmp_path, data_dir=tmp_path, env=dict(env))
+    assert launcher.demo_customer_on(config) is demo

@@ -9,7 +9,16 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.handoff import HandoffReason, HandoffRequest, Priority
-from conversations.context import CONTEXT_PACKET_VERSION, ContextPacket, Entity, IntentScore, build_context_packet
+from conversations.context import (
+    CONTEXT_PACKET_VERSION,
+    ContextPacket,
+    ContextPacketV1,
+    Customer,
+    Entity,
+    IntentScore,
+    build_context_packet,
+    read_context_packet,
+)
 
 FRAUD = "there's a payment of £250 on my card ending 4242 I never made, I want to talk to someone"
 AT = datetime(2026, 11, 22, 9, 16, 40, tzinfo=UTC)
@@ -59,15 +68,21 @@ REQUEST = HandoffRequest(
 TRANSCRIPT = [("customer", "hi", AT), ("bot", "Hello!", AT), ("customer", FRAUD, AT)]
 
 
-def build(tracker: dict | None) -> ContextPacket:
+def build(tracker: dict | None, customer_id: str = "") -> ContextPacket:
     return build_context_packet(
-        conversation_id="7d1c", request=REQUEST, transcript=TRANSCRIPT, tracker=tracker, queued_at=AT
+        conversation_id="7d1c",
+        request=REQUEST,
+        transcript=TRANSCRIPT,
+        tracker=tracker,
+        queued_at=AT,
+        customer_id=customer_id,
     )
 
 
 def test_the_packet_reads_the_latest_user_message_and_the_non_empty_slots() -> None:
     packet = build(TRACKER)
-    assert packet.version == CONTEXT_PACKET_VERSION == 1
+    assert packet.version == CONTEXT_PACKET_VERSION == 2
+    assert packet.customer == Customer(verified=False, id=None)
     assert (packet.reason.code, packet.reason.label) == ("sensitive_topic", "Sensitive topic")
     assert (packet.priority, packet.topic, packet.note) == ("urgent", "report_fraud", "card blocked: no")
     assert packet.intent == IntentScore(name="report_fraud", confidence=0.9312)
@@ -102,9 +117,23 @@ def test_the_packet_survives_json_and_back() -> None:
     assert ContextPacket.model_validate(json.loads(json.dumps(packet.model_dump()))) == packet
 
 
-def test_a_packet_of_another_version_is_refused() -> None:
+def test_the_packet_says_who_a_verified_customer_is() -> None:
+    assert build(TRACKER, customer_id="cust-0042").customer == Customer(verified=True, id="cust-0042")
+
+
+def test_a_stored_packet_of_version_1_is_still_read() -> None:
+    stored = {key: value for key, value in build(TRACKER).model_dump().items() if key != "customer"}
+    packet = read_context_packet({**stored, "version": 1})
+    assert isinstance(packet, ContextPacketV1) and packet.slots == build(TRACKER).slots
+    assert read_context_packet(build(TRACKER).model_dump()) == build(TRACKER)
+
+
+@pytest.mark.parametrize("version", [3, 0, "2"])
+def test_a_packet_of_another_version_is_refused(version: object) -> None:
     with pytest.raises(ValidationError):
-        ContextPacket.model_validate({**build(TRACKER).model_dump(), "version": 2})
+        read_context_packet({**build(TRACKER).model_dump(), "version": version})
+    with pytest.raises(ValidationError):  # version 2 must say who the customer is
+        read_context_packet({k: v for k, v in build(TRACKER).model_dump().items() if k != "customer"})
 
 
 def test_tracker_values_that_do_not_fit_are_left_out_not_fatal() -> None:
@@ -127,5 +156,6 @@ def test_the_documented_fields_are_exactly_the_packets() -> None:
         "slots",
         "transcript",
         "queued_at",
+        "customer",
     }
     assert set(build(TRACKER).model_dump()) == documented

@@ -11,11 +11,19 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core import signing
 from django.test import Client
-from portal_support import is_message, is_type, queue_conversation, receive_all, receive_until, store_message
+from portal_support import (
+    is_message,
+    is_type,
+    open_customer_socket,
+    queue_conversation,
+    receive_all,
+    receive_until,
+    store_message,
+)
 
 from config.asgi import application
 from conversations import transitions
-from conversations.consumers import CLOSE_BAD_TOKEN, CLOSE_UNKNOWN_CONVERSATION
+from conversations.consumers import CLOSE_AUTH_TIMEOUT, CLOSE_BAD_TOKEN, CLOSE_UNKNOWN_CONVERSATION
 from conversations.models import Conversation, Message
 from conversations.sessions import SESSION_SALT, session_token
 
@@ -28,8 +36,7 @@ def new_session() -> dict[str, str]:
     return response.json()
 
 
-async def connect(token: str | None) -> WebsocketCommunicator:
-    path = "/ws/customer/" if token is None else f"/ws/customer/?token={token}"
+async def connect(path: str = "/ws/customer/") -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, path)
     connected, _ = await communicator.connect()
     assert connected
@@ -37,23 +44,89 @@ async def connect(token: str | None) -> WebsocketCommunicator:
 
 
 async def open_session(session: dict[str, str]) -> tuple[WebsocketCommunicator, dict]:
-    communicator = await connect(session["token"])
+    communicator = await open_customer_socket(session["token"])
     snapshot = await communicator.receive_json_from()
     assert snapshot["type"] == "conversation.snapshot"
     return communicator, snapshot
 
 
-async def assert_refused(token: str | None, code: int) -> None:
-    communicator = await connect(token)
+async def assert_closed_at_once(communicator: WebsocketCommunicator, code: int) -> None:
+    """Closed with `code`, and not a frame sent before."""
     assert await communicator.receive_output() == {"type": "websocket.close", "code": code}
+
+
+async def assert_refused(token: str | None, code: int) -> None:
+    communicator = await connect()
+    await communicator.send_json_to({"type": "auth"} if token is None else {"type": "auth", "token": token})
+    await assert_closed_at_once(communicator, code)
 
 
 def test_the_session_api_starts_a_conversation_with_the_bot() -> None:
     session = new_session()
     conversation = Conversation.objects.get(pk=session["conversation_id"])
-    assert conversation.status == "bot"
+    assert conversation.status == "bot" and not conversation.customer_verified
+    assert session["customer"] == {"verified": False, "id": None}
     assert signing.loads(session["token"], salt=SESSION_SALT) == {"conversation": session["conversation_id"]}
     assert Client().get("/api/widget/sessions").status_code == 405
+
+
+async def test_a_socket_is_silent_until_its_auth_frame_names_the_conversation() -> None:
+    session = await database_sync_to_async(new_session)()
+    communicator = await connect()
+    assert await communicator.receive_nothing(timeout=0.3)  # accepted, but nothing is sent to nobody
+    await communicator.send_json_to({"type": "auth", "token": session["token"]})
+    snapshot = await communicator.receive_json_from()
+    assert snapshot["type"] == "conversation.snapshot"
+    assert snapshot["conversation"]["id"] == session["conversation_id"]
+    await communicator.send_json_to({"type": "auth", "token": session["token"]})  # once is all it takes
+    assert (await communicator.receive_json_from())["code"] == "unknown_type"
+    await communicator.disconnect()
+
+
+async def test_a_token_in_the_url_is_not_read() -> None:
+    session = await database_sync_to_async(new_session)()
+    communicator = await connect(f"/ws/customer/?token={session['token']}")
+    await communicator.send_json_to({"type": "ping"})
+    await assert_closed_at_once(communicator, CLOSE_BAD_TOKEN)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        '{"type": "ping"}',
+        '{"type": "message.send", "client_id": "c1", "text": "hi"}',
+        '{"type": "auth", "token": 42}',
+        "not json",
+        '["auth"]',
+    ],
+)
+async def test_any_first_frame_but_auth_closes_the_socket_with_4401(first: str) -> None:
+    communicator = await connect()
+    await communicator.send_to(text_data=first)
+    await assert_closed_at_once(communicator, CLOSE_BAD_TOKEN)
+    assert await database_sync_to_async(Message.objects.count)() == 0
+
+
+async def test_a_binary_first_frame_closes_the_socket_with_4401() -> None:
+    communicator = await connect()
+    await communicator.send_to(bytes_data=b'{"type": "auth"}')
+    await assert_closed_at_once(communicator, CLOSE_BAD_TOKEN)
+
+
+async def test_a_socket_that_never_authenticates_is_closed_with_4408(settings: Any) -> None:
+    settings.WIDGET_AUTH_TIMEOUT_SECONDS = 0.2
+    communicator = await connect()
+    await assert_closed_at_once(communicator, CLOSE_AUTH_TIMEOUT)
+
+
+async def test_an_authenticated_socket_outlives_the_auth_timeout(settings: Any) -> None:
+    settings.WIDGET_AUTH_TIMEOUT_SECONDS = 0.2
+    session = await database_sync_to_async(new_session)()
+    communicator, _ = await open_session(session)
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_json_from())["type"] == "pong"
+    await communicator.disconnect()
 
 
 async def test_connect_sends_the_snapshot_of_the_conversation() -> None:

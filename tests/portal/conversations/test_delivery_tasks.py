@@ -74,6 +74,16 @@ def test_typed_text_goes_to_the_bot_without_the_button_flag(fake_rasa: Any) -> N
     assert sent[0]["metadata"] == {"switchboard_message_id": message.pk}
 
 
+def test_a_verified_customers_messages_tell_the_bot_who_the_customer_is(fake_rasa: Any) -> None:
+    conversation = services.conversation_start(customer_id="cust-0042")
+    first, second = say(conversation, "hi"), say(conversation, "my card is lost")
+    sent = [body for _, path, body in fake_rasa.requests if path.startswith("/webhooks/rest/webhook")]
+    assert [body["metadata"] for body in sent] == [
+        {"switchboard_message_id": first.pk, "switchboard_customer_id": "cust-0042"},
+        {"switchboard_message_id": second.pk, "switchboard_customer_id": "cust-0042"},
+    ]
+
+
 def refused_button(conversation: Any, payload: str) -> None:
     with pytest.raises(services.ButtonNotOffered):
         say(conversation, "Yes", payload=payload)
@@ -149,6 +159,15 @@ def test_the_bots_handoff_queues_the_conversation_with_its_context(fake_rasa: An
     assert handoff.context["intent"] == {"name": "report_fraud", "confidence": 0.9}
     assert handoff.context["slots"] == {"card_last_four": "4242"}
     assert [line["sender"] for line in handoff.context["transcript"]] == ["customer", "bot", "customer", "bot"]
+    assert handoff.context["customer"] == {"verified": False, "id": None}
+
+
+def test_a_verified_customers_handoff_tells_the_agent_who_they_are(fake_rasa: Any) -> None:
+    fake_rasa.answer = handoff_answer()
+    conversation = services.conversation_start(customer_id="cust-0042")
+    say(conversation, "someone took £250 from my card")
+    handoff = Handoff.objects.get(conversation=conversation)
+    assert handoff.context["customer"] == {"verified": True, "id": "cust-0042"}
 
 
 def test_the_bot_is_silent_while_a_person_has_the_conversation(fake_rasa: Any, alex: Any) -> None:

@@ -11,7 +11,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
-from portal_support import new_client_id, queue_conversation, receive_until
+from portal_support import new_client_id, open_customer_socket, queue_conversation, receive_until
 
 from agents.roles import access_of
 from config.asgi import application
@@ -58,8 +58,7 @@ async def test_messages_past_the_limit_get_a_rate_limited_frame_and_are_not_stor
 ) -> None:
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, limit: "2/m"}
     session = (await database_sync_to_async(start_session)()).json()
-    communicator = WebsocketCommunicator(application, f"/ws/customer/?token={session['token']}")
-    assert (await communicator.connect())[0]
+    communicator = await open_customer_socket(session["token"])
     await communicator.receive_json_from()  # the snapshot
     assert [(await send(communicator, text))["type"] for text in ("one", "two")] == ["message.ack"] * 2
     refused = await send(communicator, "three")

@@ -140,3 +140,18 @@ def test_a_sync_frame_is_parsed_with_its_seq() -> None:
     with pytest.raises(frames.FrameError) as refused:
         frames.parse_agent_frame({"type": "messages.sync", "after_seq": 7})  # which conversation?
     assert refused.value.code == "invalid_field"
+
+
+@pytest.mark.django_db
+def test_a_handoff_stored_with_a_version_1_packet_is_still_sent_to_agents() -> None:
+    from portal_support import queue_conversation, start_conversation
+
+    from conversations.models import Handoff
+
+    handoff = queue_conversation(start_conversation())
+    stored = {key: value for key, value in handoff.context.items() if key != "customer"}
+    Handoff.objects.filter(pk=handoff.pk).update(context={**stored, "version": 1})
+    view = frames.handoff_view(Handoff.objects.select_related("conversation").get(pk=handoff.pk))
+    assert view.context is not None and view.context.version == 1
+    wire = frames.frame_json(frames.handoff_updated_frame(view))
+    assert frames.AGENT_SERVER_FRAMES.validate_json(wire) == frames.handoff_updated_frame(view)

@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import close_old_connections, connection
 from portal_support import (
+    open_customer_socket,
     is_type,
     new_client_id,
     queue_conversation,
@@ -91,8 +92,7 @@ def conversation_with_messages(count: int) -> Conversation:
 
 
 async def customer_socket(conversation_id: Any) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, f"/ws/customer/?token={session_token(conversation_id)}")
-    assert (await communicator.connect())[0]
+    communicator = await open_customer_socket(session_token(conversation_id))
     snapshot = await communicator.receive_json_from()
     assert [m["seq"] for m in snapshot["messages"]] == list(range(1, len(snapshot["messages"]) + 1))
     return communicator

@@ -12,7 +12,13 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
-from portal_support import queue_conversation, socket_headers, start_conversation, store_message
+from portal_support import (
+    open_customer_socket,
+    queue_conversation,
+    socket_headers,
+    start_conversation,
+    store_message,
+)
 
 from config.asgi import application
 from conversations import privacy, transitions
@@ -238,8 +244,7 @@ def test_export_holds_the_conversations_messages_and_handoffs(alex: Any, sue: An
 
 async def test_the_customer_socket_of_an_erased_conversation_closes(fake_rasa: Any) -> None:
     conversation = await database_sync_to_async(with_messages)("hi")
-    socket = WebsocketCommunicator(application, f"/ws/customer/?token={session_token(conversation.pk)}")
-    assert (await socket.connect())[0]
+    socket = await open_customer_socket(session_token(conversation.pk))
     assert (await socket.receive_json_from())["type"] == "conversation.snapshot"
     await database_sync_to_async(privacy.conversation_erase)(conversation_id=conversation.pk, actor=None)
     assert await socket.receive_output() == {"type": "websocket.close", "code": 4404}

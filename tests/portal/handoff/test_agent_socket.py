@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from portal_support import (
+    open_customer_socket,
     handoff_answer,
     is_message,
     is_type,
@@ -47,8 +48,7 @@ async def logged_in(user: Any) -> tuple[WebsocketCommunicator, dict]:
 
 
 async def customer_socket(conversation_id: Any) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, f"/ws/customer/?token={session_token(conversation_id)}")
-    assert (await communicator.connect())[0]
+    communicator = await open_customer_socket(session_token(conversation_id))
     assert (await communicator.receive_json_from())["type"] == "conversation.snapshot"
     return communicator
 

@@ -83,6 +83,7 @@
     ctx: {
       reason: q("context-reason"),
       priority: q("context-priority"),
+      customer: q("context-customer"),
       waiting: q("context-waiting"),
       topic: q("context-topic"),
       intent: q("context-intent"),
@@ -308,6 +309,7 @@
       el("span", { className: "qitem__top" }, [
         priorityBadge(handoff.priority, "queue-priority"),
         el("span", { className: "qitem__reason", "data-testid": "queue-reason", text: handoff.reason_label }),
+        customerBadge(context.customer, "queue-customer"),
         handoff.over_limit
           ? el("span", {
             className: "badge badge--low", "data-testid": "queue-over-limit",
@@ -329,6 +331,18 @@
       ]),
     ]);
     return el("li", {}, [button]);
+  }
+
+  // Whether the bank vouched for who the customer is (context packet version 2; a version 1 packet, from
+  // before verification existed, was anonymous).
+  function customerBadge(customer, testId) {
+    var verified = !!(customer && customer.verified);
+    return el("span", {
+      className: "badge " + (verified ? "badge--verified" : "badge--anonymous"), "data-testid": testId,
+      "data-verified": verified ? "true" : "false",
+      title: verified ? "The bank's site vouched for this customer: " + customer.id : "Not signed in at the bank",
+      text: verified ? "Verified" : "Anonymous",
+    });
   }
 
   function lastCustomerText(transcript) {
@@ -465,6 +479,11 @@
       el("span", { className: "reason__label", text: reason.label || "—" }),
       el("code", { className: "reason__code", text: reason.code || "" })
     );
+    c.customer.textContent = "";
+    c.customer.appendChild(customerBadge(ctx.customer, "context-customer-badge"));
+    if (ctx.customer && ctx.customer.verified) {
+      c.customer.append(" ", el("code", { "data-testid": "context-customer-id", text: ctx.customer.id }));
+    }
     var priority = handoff.priority || ctx.priority;
     c.priority.textContent = "";
     if (priority) c.priority.appendChild(priorityBadge(priority, "context-priority-badge"));

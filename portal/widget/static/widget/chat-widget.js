@@ -5,8 +5,13 @@
  *           data-stylesheet="https://PORTAL/static/widget/chat-widget.css"
  *           data-bank-name="Northbank" defer></script>
  *
+ * On a page of a logged-in customer, the bank adds data-customer-assertion-url: an endpoint of its own site
+ * that answers POST with {"assertion": "<JWT>"}, its signed word for who the customer is; the widget fetches a
+ * fresh one for each new session, so the portal shows agents a verified customer (docs/protocol.md).
+ *
  * It speaks only to the portal (docs/protocol.md, "The customer socket"): POST /api/widget/sessions for a
- * signed token, kept in localStorage so a reload resumes the conversation, then ws(s)://PORTAL/ws/customer/.
+ * signed token, kept in localStorage so a reload resumes the conversation, then ws(s)://PORTAL/ws/customer/,
+ * whose first frame carries the token (never the URL, which logs keep).
  * The portal's database is the truth: on every (re)connect the snapshot replaces what is shown, and messages
  * are deduplicated by id (and by client_id for our own). Every message carries its number in the conversation
  * (`seq`): one numbered past the next expected means an event was lost on the way, so the widget asks for what
@@ -20,13 +25,15 @@
     portal: new URL(script.dataset.portal || script.src, window.location.href).origin,
     stylesheet: script.dataset.stylesheet || null,
     bankName: script.dataset.bankName || "our team",
+    customerAssertionUrl: script.dataset.customerAssertionUrl || null,
   };
   var STORAGE_KEY = "switchboard.widget.session";
   var MAX_TEXT = 2000;
   var PING_MS = 25000;
   var BACKOFF_MIN_MS = 1000;
   var BACKOFF_MAX_MS = 30000;
-  // Close codes from the protocol: the stored token is no good, so the widget starts a new session.
+  // Close codes from the protocol: the stored token is no good, so the widget starts a new session. (4408, no
+  // `auth` frame in time, is a slow network: an ordinary reconnect.)
   var CLOSE_BAD_TOKEN = 4401;
   var CLOSE_UNKNOWN_CONVERSATION = 4404;
 
@@ -93,7 +100,8 @@
   function loadSession() {
     try {
       var stored = JSON.parse(window.localStorage.getItem(STORAGE_KEY) || "null");
-      return stored && stored.token ? stored : null;
+      // A conversation started anonymously is not resumed on a signed-in page, nor the reverse.
+      return stored && stored.token && !!stored.verified === !!config.customerAssertionUrl ? stored : null;
     } catch (err) {
       return null;
     }
@@ -249,19 +257,34 @@
 
   // ---- session and socket --------------------------------------------------------------------------
 
-  ChatWidget.prototype.startSession = function () {
-    var self = this;
-    if (this.starting) return this.starting;
+  function postJson(url, body) {
     var headers = { "Content-Type": "application/json", Accept: "application/json" };
     var csrf = readCookie("csrftoken");
     if (csrf) headers["X-CSRFToken"] = csrf;
-    this.starting = fetch(config.portal + "/api/widget/sessions", {
-      method: "POST", headers: headers, body: "{}", credentials: "same-origin",
+    return fetch(url, {
+      method: "POST", headers: headers, body: JSON.stringify(body), credentials: "same-origin",
     }).then(function (response) {
-      if (!response.ok) throw new Error("session request failed: " + response.status);
+      if (!response.ok) throw new Error("POST " + url + " failed: " + response.status);
       return response.json();
+    });
+  }
+
+  // The bank's fresh assertion of who the customer is, or null on a page with no signed-in customer.
+  function customerAssertion() {
+    if (!config.customerAssertionUrl) return Promise.resolve(null);
+    return postJson(config.customerAssertionUrl, {}).then(function (body) { return body.assertion; });
+  }
+
+  ChatWidget.prototype.startSession = function () {
+    var self = this;
+    if (this.starting) return this.starting;
+    this.starting = customerAssertion().then(function (assertion) {
+      return postJson(config.portal + "/api/widget/sessions", assertion ? { customer_assertion: assertion } : {});
     }).then(function (body) {
-      self.session = { conversation_id: body.conversation_id, token: body.token, open: !self.panel.hidden };
+      self.session = {
+        conversation_id: body.conversation_id, token: body.token, open: !self.panel.hidden,
+        verified: !!(body.customer && body.customer.verified),
+      };
       saveSession(self.session);
       return self.session;
     }).finally(function () {
@@ -286,10 +309,10 @@
 
   ChatWidget.prototype.openSocket = function (token) {
     var self = this;
-    var wsUrl = config.portal.replace(/^http/, "ws") + "/ws/customer/?token=" + encodeURIComponent(token);
-    var socket = new WebSocket(wsUrl);
+    var socket = new WebSocket(config.portal.replace(/^http/, "ws") + "/ws/customer/");
     this.socket = socket;
     socket.addEventListener("open", function () {
+      socket.send(JSON.stringify({ type: "auth", token: token })); // first, before any other frame
       self.pingTimer = setInterval(function () { self.sendFrame({ type: "ping" }); }, PING_MS);
     });
     socket.addEventListener("message", function (event) {
