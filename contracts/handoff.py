@@ -26,6 +26,7 @@ class HandoffReason(str, Enum):
     FRUSTRATION = "frustration"  # angry words, or the same question asked twice
     OUT_OF_SCOPE_OFFER_ACCEPTED = "out_of_scope_offer_accepted"  # declined out of scope, customer took the offer
     VERIFICATION_FAILED = "verification_failed"  # a form could not confirm the card or account
+    CUSTOMER_NOT_VERIFIED = "customer_not_verified"  # an account action, for a customer no bank vouched for
     SAFETY_SCREEN = "safety_screen"  # the sensitive-topic screen fired whatever the intent (topic, note say why)
     BOT_UNAVAILABLE = "bot_unavailable"  # set by the portal: the bot was down or timed out
 
@@ -42,6 +43,7 @@ REASON_LABELS: Dict[HandoffReason, str] = {
     HandoffReason.FRUSTRATION: "Customer frustrated",
     HandoffReason.OUT_OF_SCOPE_OFFER_ACCEPTED: "Out of scope, customer accepted a person",
     HandoffReason.VERIFICATION_FAILED: "Verification failed",
+    HandoffReason.CUSTOMER_NOT_VERIFIED: "Account action, customer not verified",
     HandoffReason.SAFETY_SCREEN: "Safety screen: sensitive topic",
     HandoffReason.BOT_UNAVAILABLE: "Bot unavailable",
 }

@@ -37,6 +37,7 @@ class BankPolicy:
     reason_priorities: dict[HandoffReason, Priority]
     repeated_fallback_limit: int
     card_verification_attempts: int
+    card_verification_window_seconds: int  # how long a customer's wrong answers count against them
     bank_core_timeout_seconds: float
     frustration_pattern: Pattern[str]
 
@@ -72,6 +73,7 @@ def parse_policy(raw: dict[str, Any]) -> BankPolicy:
         reason_priorities={HandoffReason(r): Priority(p) for r, p in raw["reason_priorities"].items()},
         repeated_fallback_limit=int(raw["repeated_fallback_limit"]),
         card_verification_attempts=int(raw["card_block"]["verification_attempts"]),
+        card_verification_window_seconds=int(float(raw["card_block"]["verification_window_hours"]) * 3600),
         bank_core_timeout_seconds=float(raw["card_block"]["bank_core_timeout_seconds"]),
         frustration_pattern=_frustration_pattern(raw["frustration_words"]),
     )

@@ -1,12 +1,17 @@
 """Lost or stolen card: the form confirms which card (its last four digits), then `action_block_card` blocks it
 through the bank core client.
 
-A customer who cannot name one of their cards after the allowed attempts, or a core that does not answer,
-goes to a person: a lost card must not be left unblocked because the bot could not do it.
+Blocking a card touches an account, so it is done only for a customer the bank's site vouched for
+(actions/customer.py), on that customer's account; anyone else goes to a person at once
+(`customer_not_verified`), who can check who they are. A verified customer who cannot name one of their cards
+after the allowed attempts, counted per customer across conversations and restarts (actions/attempts.py), or a
+core that does not answer, goes to a person too: a lost card must not be left unblocked because the bot could
+not do it.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -15,10 +20,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.attempts import AttemptsUnavailable, attempt_store
 from actions.bank_core import BankCoreUnavailable, bank_core
-from actions.bank_policy import bank_policy
+from actions.bank_policy import BankPolicy, bank_policy
+from actions.customer import verified_customer_id
 from actions.handoff import hand_off_for
 from contracts.handoff import HandoffReason, Priority
+
+logger = logging.getLogger(__name__)
 
 FORM_SLOTS = ("block_confirmed", "card_verification_attempts", "card_verification_failed")
 
@@ -29,6 +38,20 @@ def four_digits(value: Any) -> str | None:
     return digits if len(digits) == 4 else None
 
 
+def attempts_key(customer_id: str) -> str:
+    return f"customer:{customer_id}"
+
+
+def out_of_attempts(customer_id: str, policy: BankPolicy) -> bool:
+    """Whether the customer has used up their tries (in this conversation or an earlier one); a count that
+    cannot be read counts as used up: a person checks instead."""
+    try:
+        return attempt_store().count(attempts_key(customer_id)) >= policy.card_verification_attempts
+    except AttemptsUnavailable as exc:
+        logger.warning("card verification attempts unreadable, handing off: %s", exc)
+        return True
+
+
 class ValidateCardBlockForm(FormValidationAction):
     def name(self) -> str:
         return "validate_card_block_form"
@@ -36,13 +59,24 @@ class ValidateCardBlockForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
-        # Once verification has failed nothing more is asked: the form ends and action_block_card hands off.
-        return [] if tracker.get_slot("card_verification_failed") else domain_slots
+        # Nothing is asked of a customer the bank has not vouched for, nor of one out of tries: the form ends
+        # and action_block_card hands off.
+        customer_id = verified_customer_id(tracker)
+        if (
+            customer_id is None
+            or tracker.get_slot("card_verification_failed")
+            or out_of_attempts(customer_id, bank_policy())
+        ):
+            return []
+        return domain_slots
 
     def validate_card_last_four(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         policy = bank_policy()
+        customer_id = verified_customer_id(tracker)
+        if customer_id is None:  # digits said at the start: nothing is looked up, the form ends and hands off
+            return {"card_last_four": None}
         last_four = four_digits(value)
         if last_four is None:
             dispatcher.utter_message(
@@ -50,16 +84,20 @@ class ValidateCardBlockForm(FormValidationAction):
             )
             return {"card_last_four": None}
         try:
-            card = bank_core().find_card(
-                tracker.sender_id, last_four, timeout=policy.bank_core_timeout_seconds
-            )
+            card = bank_core().find_card(customer_id, last_four, timeout=policy.bank_core_timeout_seconds)
         except BankCoreUnavailable:
             return {
                 "card_last_four": last_four
             }  # cannot check now; blocking will hand off if the core stays down
-        if card is not None:
-            return {"card_last_four": last_four}
-        attempts = int(tracker.get_slot("card_verification_attempts") or 0) + 1
+        store, key = attempt_store(), attempts_key(customer_id)
+        try:
+            if card is not None:
+                store.clear(key)  # confirmed: earlier wrong answers no longer count against them
+                return {"card_last_four": last_four}
+            attempts = store.add(key, policy.card_verification_window_seconds)
+        except AttemptsUnavailable as exc:
+            logger.warning("card verification attempts unwritable, handing off: %s", exc)
+            return {"card_last_four": None, "card_verification_failed": True}
         if attempts >= policy.card_verification_attempts:
             return {
                 "card_last_four": None,
@@ -83,17 +121,18 @@ class ActionBlockCard(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
-        if tracker.get_slot("card_verification_failed"):
+        policy = bank_policy()
+        customer_id = verified_customer_id(tracker)
+        if customer_id is None:
+            return reset + hand_off_for(HandoffReason.CUSTOMER_NOT_VERIFIED)
+        if tracker.get_slot("card_verification_failed") or out_of_attempts(customer_id, policy):
             return reset + hand_off_for(HandoffReason.VERIFICATION_FAILED)
         if not tracker.get_slot("block_confirmed"):
             dispatcher.utter_message(response="utter_card_block_cancelled")
             return reset
-        policy = bank_policy()
         last_four = tracker.get_slot("card_last_four")
         try:
-            blocked = bank_core().block_card(
-                tracker.sender_id, last_four, timeout=policy.bank_core_timeout_seconds
-            )
+            blocked = bank_core().block_card(customer_id, last_four, timeout=policy.bank_core_timeout_seconds)
         except BankCoreUnavailable:
             # Not blocked: a person must do it now, as urgently as fraud.
             note = f"Card ending {last_four} NOT blocked: the bank core did not answer. Block it now."

@@ -35,6 +35,9 @@ NOTES = {
     HandoffReason.FRUSTRATION: "The customer is frustrated (angry words, or asked the same thing again)",
     HandoffReason.OUT_OF_SCOPE_OFFER_ACCEPTED: "Out-of-scope question; the customer accepted a person",
     HandoffReason.VERIFICATION_FAILED: "Lost/stolen card: the customer could not confirm which card",
+    HandoffReason.CUSTOMER_NOT_VERIFIED: (
+        "Lost/stolen card, card NOT blocked: the customer is not signed in at the bank; check who they are"
+    ),
 }
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from actions.bank_policy import bank_policy
 
+from contracts.customer import CUSTOMER_ID_METADATA_KEY
 from contracts.handoff import HandoffRequest, Priority, parse_handoff
 
 if TYPE_CHECKING:
@@ -112,8 +113,15 @@ class Turn:
 
 
 async def run_turn(agent: Agent, text: str) -> Turn:
+    """One message, as a customer the bank's site vouched for (the portal's metadata, contracts/customer.py):
+    the triage is judged as on a signed-in bank site, where a lost card is the bot's to block (an anonymous
+    customer's goes to a person whatever was said). Each a customer of its own, so no attempts add up."""
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
     sender_id = str(uuid.uuid4())
-    messages = await agent.handle_text(text, sender_id=sender_id) or []
+    metadata = {CUSTOMER_ID_METADATA_KEY: f"heldout-{sender_id}"}
+    message = UserMessage(text, CollectingOutputChannel(), sender_id, metadata=metadata)
+    messages = await agent.handle_message(message) or []
     # The parse the turn acted on, as its tracker keeps it (the safety screen's finding included).
     tracker = await agent.tracker_store.retrieve(sender_id)
     parsed = tracker.latest_message.parse_data if tracker and tracker.latest_message else {}

@@ -1,5 +1,6 @@
 """Whole conversations through the trained model and the real action server (in-process Rasa Agent):
-the customer's words in, the bot's replies and the tracker out."""
+the customer's words in, the bot's replies and the tracker out. `chat` is a verified customer's (the portal's
+metadata on every message, a customer id of its own), `anonymous_chat` one the bank did not vouch for."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ import uuid
 
 import pytest
 
+from contracts.customer import CUSTOMER_ID_METADATA_KEY
 from contracts.handoff import HandoffReason, HandoffRequest, Priority, parse_handoff
 
 
 class Conversation:
-    def __init__(self, agent, loop) -> None:
+    def __init__(self, agent, loop, customer_id: str | None = None) -> None:
         self.agent, self.loop, self.sender = agent, loop, str(uuid.uuid4())
+        self.metadata = {CUSTOMER_ID_METADATA_KEY: customer_id} if customer_id else {}
 
     def say(self, text: str) -> list[dict]:
-        return self.loop.run_until_complete(self.agent.handle_text(text, sender_id=self.sender)) or []
+        from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+        message = UserMessage(text, CollectingOutputChannel(), self.sender, metadata=self.metadata)
+        return self.loop.run_until_complete(self.agent.handle_message(message)) or []
 
     def texts(self, text: str) -> str:
         return " ".join(m.get("text") or "" for m in self.say(text))
@@ -30,7 +36,17 @@ def handoff_in(messages: list[dict]) -> HandoffRequest | None:
 
 
 @pytest.fixture
-def chat(bot_agent, event_loop_for_bot) -> Conversation:
+def customer_id() -> str:
+    return f"cust-{uuid.uuid4().hex[:8]}"  # the action server's counts outlive a test: a customer of its own
+
+
+@pytest.fixture
+def chat(bot_agent, event_loop_for_bot, customer_id) -> Conversation:
+    return Conversation(bot_agent, event_loop_for_bot, customer_id)
+
+
+@pytest.fixture
+def anonymous_chat(bot_agent, event_loop_for_bot) -> Conversation:
     return Conversation(bot_agent, event_loop_for_bot)
 
 
@@ -80,6 +96,34 @@ def test_lost_card_that_cannot_be_confirmed_goes_to_a_person(chat):
     chat.say("1111")
     request = handoff_in(chat.say("2222"))
     assert (request.reason, request.topic) == (HandoffReason.VERIFICATION_FAILED, "lost_or_stolen_card")
+
+
+def test_a_lost_card_of_an_anonymous_customer_goes_to_a_person_without_a_question(anonymous_chat):
+    replies = anonymous_chat.say("I lost my card")
+    request = handoff_in(replies)
+    assert (request.reason, request.priority, request.topic) == (
+        HandoffReason.CUSTOMER_NOT_VERIFIED,
+        Priority.HIGH,
+        "lost_or_stolen_card",
+    )
+    assert "last four digits" not in " ".join(m.get("text") or "" for m in replies)
+
+
+def test_a_lost_card_named_at_once_by_an_anonymous_customer_goes_to_a_person(anonymous_chat):
+    request = handoff_in(anonymous_chat.say("my card ending 4242 was stolen"))
+    assert request.reason is HandoffReason.CUSTOMER_NOT_VERIFIED
+
+
+def test_wrong_answers_count_across_the_customers_conversations(bot_agent, event_loop_for_bot, customer_id):
+    first = Conversation(bot_agent, event_loop_for_bot, customer_id)
+    first.say("I lost my card")
+    assert "can't find a card ending 1111" in first.texts("1111")
+    later = Conversation(bot_agent, event_loop_for_bot, customer_id)  # a new conversation: fresh slots
+    later.say("my card was stolen")
+    request = handoff_in(later.say("2222"))
+    assert (request.reason, request.topic) == (HandoffReason.VERIFICATION_FAILED, "lost_or_stolen_card")
+    out_of_tries = Conversation(bot_agent, event_loop_for_bot, customer_id)  # asked nothing any more
+    assert handoff_in(out_of_tries.say("I lost my card")).reason is HandoffReason.VERIFICATION_FAILED
 
 
 def test_out_of_scope_is_declined_and_the_offer_of_a_person_accepted(chat):

@@ -130,7 +130,8 @@ async def test_typed_commands_and_buttons_never_offered_are_refused_and_nothing_
 
 async def test_only_the_offered_button_counts_once_and_the_agent_sees_what_the_bot_did(stack: Stack) -> None:
     agent = await Agent.log_in(stack.http_url, stack.ws_url, stack.agent_username, stack.agent_password)
-    customer = await Customer.start(stack.http_url, stack.ws_url)
+    # Blocking a card needs a customer the bank vouched for (an anonymous one is handed off at once).
+    customer = await Customer.start(stack.http_url, stack.ws_url, stack.customer_assertion("e2e-buttons"))
     conversation = customer.conversation_id
     await customer.say("I lost my card")
     await customer.wait_for(is_message("bot", "last four"), what="the bot asking for the card")

@@ -53,7 +53,9 @@ def test_a_conversation_in_progress_keeps_its_tracker_across_a_model_swap(stack:
     shutil.copy(original, swapped)
     sender = str(uuid.uuid4())
 
-    gateway.send_message(sender, LOST_CARD, message_id=1)
+    # A verified customer (the portal's metadata): the form asks an anonymous one nothing.
+    customer = f"e2e-swap-{sender[:8]}"
+    gateway.send_message(sender, LOST_CARD, message_id=1, customer_id=customer)
     before = gateway.fetch_tracker(sender)
     assert (before["active_loop"].get("name"), before["slots"]["card_last_four"]) == ("card_block_form", "4242")
     assert before["slots"]["requested_slot"] == "block_confirmed"
@@ -66,7 +68,8 @@ def test_a_conversation_in_progress_keeps_its_tracker_across_a_model_swap(stack:
         assert after["events"] == before["events"]
         assert after["active_loop"].get("name") == "card_block_form"
 
-        gateway.send_message(sender, "yes", message_id=2)  # the form's question, answered on the new model
+        # the form's question, answered on the new model
+        gateway.send_message(sender, "yes", message_id=2, customer_id=customer)
         finished = gateway.fetch_tracker(sender)
         assert not finished["active_loop"].get("name")  # the form ended: the card was named before the swap
         assert "action_block_card" in [e.get("name") for e in finished["events"] if e["event"] == "action"]
