@@ -247,13 +247,23 @@ async def check_batch(
             assert after[0] == before[0], f"a message was stored without an ack: {sent!r}"
 
 
-def run_on_socket(path: str, headers: list[tuple[bytes, bytes]], first: str, body: Callable[[WebsocketCommunicator], Awaitable[None]]) -> None:
+def run_on_socket(
+    path: str,
+    headers: list[tuple[bytes, bytes]],
+    first: str,
+    body: Callable[[WebsocketCommunicator], Awaitable[None]],
+    hello: dict[str, Any] | None = None,
+) -> None:
+    """`hello`: the frame the client sends first (the customer socket's `auth`), before `first` comes back."""
+
     async def session() -> None:
         # Each example runs on an event loop of its own: the layers (and a Redis layer's locks) are made anew.
         channel_layers.backends.clear()
         socket = WebsocketCommunicator(application, path, headers=headers)
         connected, _ = await socket.connect()
         assert connected
+        if hello is not None:
+            await socket.send_json_to(hello)
         try:
             assert (await socket.receive_json_from())["type"] == first
             await body(socket)
@@ -281,10 +291,11 @@ def test_customer_socket_survives_any_frames(
 ) -> None:
     conversation = start_conversation()
     run_on_socket(
-        f"/ws/customer/?token={session_token(conversation.pk)}",
+        "/ws/customer/",
         [],
         "conversation.snapshot",
         lambda socket: check_batch(socket, frames, CUSTOMER_ANSWERS, only_acked_messages=True),
+        hello={"type": "auth", "token": session_token(conversation.pk)},
     )
 
 
@@ -331,7 +342,28 @@ def test_session_endpoint_answers_anything_without_a_server_error(method: str, c
     assert response.status_code in (201, 400, 401, 403, 405, 413, 415, 429), response.status_code
     if response.status_code == 201:
         answer = json.loads(response.content)
-        assert set(answer) == {"conversation_id", "token"}
+        assert set(answer) == {"conversation_id", "token", "customer"}
         assert Conversation.objects.count() == before + 1
     else:
         assert Conversation.objects.count() == before
+
+
+# (At least one byte or character: the test client cannot send an empty frame.)
+@given(
+    first=st.one_of(
+        st.binary(min_size=1, max_size=100), st.text(min_size=1, max_size=200), json_value.map(json.dumps)
+    )
+)
+def test_any_first_frame_but_a_good_auth_closes_the_customer_socket(first: str | bytes) -> None:
+    async def session() -> None:
+        channel_layers.backends.clear()
+        socket = WebsocketCommunicator(application, "/ws/customer/")
+        assert (await socket.connect())[0]
+        if isinstance(first, bytes):
+            await socket.send_to(bytes_data=first)
+        else:
+            await socket.send_to(text_data=first)
+        assert await socket.receive_output() == {"type": "websocket.close", "code": 4401}
+        await socket.disconnect()
+
+    async_to_sync(session)()

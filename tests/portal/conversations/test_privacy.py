@@ -276,8 +276,7 @@ async def test_an_agent_socket_that_had_it_open_lets_it_go(sue: Any, fake_rasa: 
 
 async def test_a_message_to_a_conversation_gone_meanwhile_closes_the_socket(fake_rasa: Any) -> None:
     conversation = await database_sync_to_async(with_messages)("hi")
-    socket = WebsocketCommunicator(application, f"/ws/customer/?token={session_token(conversation.pk)}")
-    assert (await socket.connect())[0]
+    socket = await open_customer_socket(session_token(conversation.pk))
     assert (await socket.receive_json_from())["type"] == "conversation.snapshot"
     # Gone without the erasure's event (deleted in the admin, or the event lost): the next message finds no row.
     await database_sync_to_async(Conversation.objects.filter(pk=conversation.pk).delete)()
