@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import string
 import time
 from pathlib import Path
 
@@ -61,7 +62,9 @@ async def test_a_manager_corrects_a_misread_message_retrains_deploys_and_rolls_b
     await agent.get_by_test_id("login-password").fill(stack.agent_password)
     await agent.get_by_test_id("login-submit").click()
     await expect(agent.get_by_test_id("connection-status")).to_have_attribute("data-state", "online")
-    reporter = await bot_answer_to(browser, stack, FRAUD_REPORT)
+    # Other tests report the same fraud: a word of this test's own tells its record apart in the inbox.
+    own_report = f"{FRAUD_REPORT}, case {''.join(secrets.choice(string.ascii_lowercase) for _ in range(8))}"
+    reporter = await bot_answer_to(browser, stack, own_report)
     conversation = await reporter.evaluate(
         "JSON.parse(localStorage.getItem('switchboard.widget.session')).conversation_id"
     )
@@ -86,7 +89,7 @@ async def test_a_manager_corrects_a_misread_message_retrains_deploys_and_rolls_b
 
     # The inbox: the bot's readings arrived through its event broker, the agent's label with the handoff's.
     row = manager.locator('[data-testid="record-row"]', has_text=MISREAD)
-    labelled = manager.locator('[data-testid="record-row"]', has_text="payment of £250")
+    labelled = manager.locator('[data-testid="record-row"]', has_text=own_report.rsplit(", ", 1)[1])
     for _ in range(60):  # the stream is ingested every few seconds
         await page_at("/agents/manager/inbox/", manager)
         if await row.count() and await labelled.count():
