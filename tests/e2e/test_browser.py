@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from playwright.async_api import Browser, Page, WebSocket, expect
+from playwright.async_api import Browser, Page, ViewportSize, WebSocket, expect
 
 from .harness import Stack
 from .test_conversation import FRAUD_REPORT, GREETING, HOURS_QUESTION, stored_transcript
@@ -26,6 +26,23 @@ async def new_page(browser: Browser) -> Page:
     return page
 
 
+WIDE = ViewportSize(width=1400, height=1000)  # the manager pages' charts and tables
+
+
+async def signed_in(
+    browser: Browser, url: str, username: str, password: str, viewport: ViewportSize | None = None
+) -> Page:
+    """A new page signed in as `username` through the sign-in form that `url` sends it to."""
+    page = await new_page(browser)
+    if viewport:
+        await page.set_viewport_size(viewport)
+    await page.goto(url)
+    await page.get_by_test_id("login-username").fill(username)
+    await page.get_by_test_id("login-password").fill(password)
+    await page.get_by_test_id("login-submit").click()
+    return page
+
+
 async def customer_says(page: Page, text: str) -> None:
     await page.get_by_test_id("chat-input").fill(text)
     await page.get_by_test_id("chat-send").click()
@@ -37,11 +54,7 @@ def messages_from(page: Page, sender: str):
 
 async def test_customer_page_and_agent_portal_in_a_browser(stack: Stack, browser: Browser) -> None:
     expect.set_options(timeout=LIVE_TIMEOUT_MS)
-    agent = await new_page(browser)
-    await agent.goto(f"{stack.http_url}/agents/")
-    await agent.get_by_test_id("login-username").fill(stack.agent_username)
-    await agent.get_by_test_id("login-password").fill(stack.agent_password)
-    await agent.get_by_test_id("login-submit").click()
+    agent = await signed_in(browser, f"{stack.http_url}/agents/", stack.agent_username, stack.agent_password)
     await expect(agent.get_by_test_id("connection-status")).to_have_attribute("data-state", "online")
 
     customer = await new_page(browser)
@@ -157,11 +170,7 @@ async def test_the_demo_banks_signed_in_customer_reaches_agents_verified(stack: 
     """The demo bank's page of a signed-in customer: the widget fetches the page's assertion before it starts
     the session, and the agent sees the customer verified, with the bank's id."""
     expect.set_options(timeout=LIVE_TIMEOUT_MS)
-    agent = await new_page(browser)
-    await agent.goto(f"{stack.http_url}/agents/")
-    await agent.get_by_test_id("login-username").fill(stack.agent_username)
-    await agent.get_by_test_id("login-password").fill(stack.agent_password)
-    await agent.get_by_test_id("login-submit").click()
+    agent = await signed_in(browser, f"{stack.http_url}/agents/", stack.agent_username, stack.agent_password)
     await expect(agent.get_by_test_id("connection-status")).to_have_attribute("data-state", "online")
 
     customer = await new_page(browser)

@@ -7,7 +7,7 @@ are kept as test artifacts (the `screenshots` fixture)."""
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, expect
 from scripts import launcher
 
 from .harness import Stack
-from .test_browser import LIVE_TIMEOUT_MS, new_page, refused_by_csp
+from .test_browser import LIVE_TIMEOUT_MS, WIDE, refused_by_csp, signed_in
 
 MANAGER = "e2e-oversight-manager"
 DAYS = 70
@@ -64,12 +64,7 @@ async def test_the_dashboard_on_a_generated_history(stack: Stack, browser: Brows
     expected = history(stack)
     assert OUTAGE.isoformat() in expected["alert_days"]
 
-    page = await new_page(browser)
-    await page.set_viewport_size({"width": 1400, "height": 1000})
-    await page.goto(f"{stack.http_url}/agents/manager/")
-    await page.get_by_test_id("login-username").fill(MANAGER)
-    await page.get_by_test_id("login-password").fill(password)
-    await page.get_by_test_id("login-submit").click()
+    page = await signed_in(browser, f"{stack.http_url}/agents/manager/", MANAGER, password, viewport=WIDE)
     await page.get_by_test_id("home-oversight").click()
     await expect(page.get_by_test_id("oversight-dashboard")).to_be_visible()
 

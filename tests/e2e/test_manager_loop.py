@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, expect
 from scripts import bot_build, launcher
 
 from .harness import Stack
-from .test_browser import LIVE_TIMEOUT_MS, customer_says, messages_from, new_page, refused_by_csp
+from .test_browser import LIVE_TIMEOUT_MS, WIDE, customer_says, messages_from, new_page, refused_by_csp, signed_in
 from .test_conversation import FRAUD_REPORT
 
 logger = logging.getLogger(__name__)
@@ -56,11 +56,7 @@ async def test_a_manager_corrects_a_misread_message_retrains_deploys_and_rolls_b
         await page.goto(f"{stack.http_url}{path}")
 
     # An agent resolves a handoff and says what the customer needed.
-    agent = await new_page(browser)
-    await page_at("/agents/", agent)
-    await agent.get_by_test_id("login-username").fill(stack.agent_username)
-    await agent.get_by_test_id("login-password").fill(stack.agent_password)
-    await agent.get_by_test_id("login-submit").click()
+    agent = await signed_in(browser, f"{stack.http_url}/agents/", stack.agent_username, stack.agent_password)
     await expect(agent.get_by_test_id("connection-status")).to_have_attribute("data-state", "online")
     # Other tests report the same fraud: a word of this test's own tells its record apart in the inbox.
     own_report = f"{FRAUD_REPORT}, case {''.join(secrets.choice(string.ascii_lowercase) for _ in range(8))}"
@@ -80,12 +76,7 @@ async def test_a_manager_corrects_a_misread_message_retrains_deploys_and_rolls_b
     customer = await bot_answer_to(browser, stack, MISREAD)
     await expect(messages_from(customer, "bot").last).to_contain_text(FALLBACK_ANSWER)
 
-    manager = await new_page(browser)
-    await manager.set_viewport_size({"width": 1400, "height": 1000})
-    await page_at("/agents/manager/", manager)
-    await manager.get_by_test_id("login-username").fill(MANAGER)
-    await manager.get_by_test_id("login-password").fill(password)
-    await manager.get_by_test_id("login-submit").click()
+    manager = await signed_in(browser, f"{stack.http_url}/agents/manager/", MANAGER, password, viewport=WIDE)
 
     # The inbox: the bot's readings arrived through its event broker, the agent's label with the handoff's.
     row = manager.locator('[data-testid="record-row"]', has_text=MISREAD)

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, Page, expect
 from scripts import launcher
 
 from .harness import Stack
-from .test_browser import LIVE_TIMEOUT_MS, new_page, refused_by_csp
+from .test_browser import LIVE_TIMEOUT_MS, WIDE, refused_by_csp, signed_in
 
 MANAGER = "e2e-manager"
 
@@ -82,12 +82,7 @@ async def test_a_candidates_evaluation_charts_render_and_a_failing_one_cannot_be
     launcher.manage(stack.config, "create_user", f"--username={MANAGER}", f"--password={password}", "--role=manager")
     ids = versions(stack)
 
-    page = await new_page(browser)
-    await page.set_viewport_size({"width": 1400, "height": 1000})
-    await page.goto(f"{stack.http_url}/agents/manager/")
-    await page.get_by_test_id("login-username").fill(MANAGER)
-    await page.get_by_test_id("login-password").fill(password)
-    await page.get_by_test_id("login-submit").click()
+    page = await signed_in(browser, f"{stack.http_url}/agents/manager/", MANAGER, password, viewport=WIDE)
     await page.get_by_test_id("nav-models").click()
     for name in ("model-e2e-good", "model-e2e-bad"):
         await expect(page.locator(f'[data-testid="version-row"][data-version="{name}"]')).to_have_count(1)

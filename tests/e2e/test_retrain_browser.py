@@ -13,7 +13,7 @@ from playwright.async_api import Browser, expect
 from scripts import launcher
 
 from .harness import Stack
-from .test_browser import LIVE_TIMEOUT_MS, new_page, refused_by_csp
+from .test_browser import LIVE_TIMEOUT_MS, WIDE, refused_by_csp, signed_in
 
 MANAGER = "e2e-retrainer"
 # A training (data check, Rasa, evaluation) takes about 80 s on a quiet 2-core machine; a loaded one, longer.
@@ -35,12 +35,7 @@ async def test_retrain_shows_live_progress_and_lists_the_candidate(
         print(json.dumps(True))
     """)
 
-    page = await new_page(browser)
-    await page.set_viewport_size({"width": 1300, "height": 900})
-    await page.goto(f"{stack.http_url}/agents/manager/")
-    await page.get_by_test_id("login-username").fill(MANAGER)
-    await page.get_by_test_id("login-password").fill(password)
-    await page.get_by_test_id("login-submit").click()
+    page = await signed_in(browser, f"{stack.http_url}/agents/manager/", MANAGER, password, viewport=WIDE)
     await page.get_by_test_id("home-training").click()
     await page.get_by_test_id("retrain").click()
     await expect(page.get_by_test_id("notice")).to_contain_text("is queued")
