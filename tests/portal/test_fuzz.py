@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -32,22 +32,12 @@ from portal_support import make_agent, queue_conversation, socket_headers, start
 from config.asgi import application
 from conversations import transitions
 from conversations.models import AuditRecord, Conversation, Message
+from conversations.frames import ErrorCode
 from conversations.sessions import session_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# docs/protocol.md, "error"
-ERROR_CODES = {
-    "malformed_frame",
-    "frame_too_large",
-    "unknown_type",
-    "invalid_field",
-    "text_too_long",
-    "unknown_conversation",
-    "not_allowed",
-    "conversation_closed",
-    "rate_limited",
-}
+ERROR_CODES = set(get_args(ErrorCode))  # docs/protocol.md, "error"
 MAX_FRAME_BYTES = 16384  # SWITCHBOARD_MAX_FRAME_BYTES's default
 CUSTOMER_ANSWERS = {"pong", "message.ack", "messages.synced", "error"}
 AGENT_ANSWERS = {"pong", "message.ack", "messages.synced", "conversation.snapshot", "error"}
