@@ -10,11 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from agents import roles
 from bot_gateway import domain
 from oversight import selectors, services
 from oversight.forms import NewIntentForm, PeriodForm, TopicAdoptForm
@@ -22,7 +21,7 @@ from oversight.models import Measure, TopicStatus
 from oversight.tasks import discover_topics
 from oversight.selectors import Dashboard
 from oversight.tables import tables
-from tuning.access import manager_required
+from tuning.access import manager_page, manager_required
 from tuning.services import ExampleOutcome
 
 TOP_INTENTS_CHARTED = 15
@@ -37,11 +36,10 @@ def _board(request: HttpRequest) -> tuple[PeriodForm, Dashboard]:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, board = _board(request)
-    return render(
+    return manager_page(
         request,
         "oversight/dashboard.html",
         {
-            "uses_agent_inbox": roles.access_of(request.user).uses_agent_socket,
             "form": form,
             "board": board,
             "last_day": board.period.end.date() - timedelta(days=1),
@@ -126,11 +124,10 @@ def _charts(board: Dashboard) -> dict[str, Any]:
 @require_GET
 def topics(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    return render(
+    return manager_page(
         request,
         "oversight/topics.html",
         {
-            "uses_agent_inbox": roles.access_of(request.user).uses_agent_socket,
             "open_topics": selectors.topics_listing(now=now, status=TopicStatus.OPEN),
             "decided": [
                 *selectors.topics_listing(now=now, status=TopicStatus.ADOPTED),
@@ -219,11 +216,10 @@ def replay(request: HttpRequest) -> HttpResponse:
         "containment": [rate for _, rate, _, _ in rows],
         "wrong": [rate for _, _, rate, _ in rows],
     }
-    return render(
+    return manager_page(
         request,
         "oversight/replay.html",
         {
-            "uses_agent_inbox": roles.access_of(request.user).uses_agent_socket,
             "form": form,
             "period": period,
             "last_day": period.end.date() - timedelta(days=1),

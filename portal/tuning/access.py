@@ -1,10 +1,10 @@
-"""Only those who govern the bot (agents.govern_bot: managers, admins) reach tuning's pages, endpoints and
-socket; everyone else gets 403 (docs/roles.md)."""
+"""Only those who govern the bot (agents.govern_bot: managers, admins) reach the manager pages, endpoints and
+socket (tuning's and oversight's); everyone else gets 403 (docs/roles.md). `manager_page` renders any of them."""
 
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Any, Callable
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -28,3 +28,9 @@ def manager_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return checked
+
+
+def manager_page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    """A manager page, its header linking the agent inbox for those who also work it (admins)."""
+    uses_inbox = roles.access_of(request.user).uses_agent_socket
+    return render(request, template, {"uses_agent_inbox": uses_inbox, **context}, status=status)

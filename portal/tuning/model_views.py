@@ -13,9 +13,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from tuning import deploy, evaluation_view, selectors
-from tuning.access import manager_required
+from tuning.access import manager_page, manager_required
 from tuning.models import Deployment, ModelVersion
-from tuning.views import _page
 
 
 @manager_required
@@ -23,7 +22,7 @@ from tuning.views import _page
 def models(request: HttpRequest) -> HttpResponse:
     """The versions, newest first, which one runs now, and production's history with who changed it and why."""
     line = selectors.production_line()
-    return _page(
+    return manager_page(
         request,
         "tuning/models.html",
         {
@@ -44,7 +43,7 @@ def model_version(request: HttpRequest, version_id: int) -> HttpResponse:
 def _version_page(request: HttpRequest, version: ModelVersion, refused: str = "", status: int = 200) -> HttpResponse:
     production = selectors.in_production()
     context = evaluation_view.comparison(version, production)
-    return _page(request, "tuning/model_version.html", {**context, "refused": refused}, status=status)
+    return manager_page(request, "tuning/model_version.html", {**context, "refused": refused}, status=status)
 
 
 @manager_required

@@ -2,36 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from agents import roles
 from bot_gateway import domain
 from tuning import selectors, services
-from tuning.access import manager_required
+from tuning.access import manager_page, manager_required
 from tuning.forms import InboxFilterForm, ReviewForm
 from tuning.models import TrainingExample, Verdict
 from tuning.services import ExampleOutcome
 
 
-def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    """A manager page, its header linking the agent inbox for those who also work it (admins)."""
-    uses_inbox = roles.access_of(request.user).uses_agent_socket
-    return render(request, template, {"uses_agent_inbox": uses_inbox, **context}, status=status)
-
-
 @manager_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return _page(request, "tuning/home.html", {})
+    return manager_page(request, "tuning/home.html", {})
 
 
 @manager_required
@@ -45,7 +36,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     standings = selectors.text_standings({record.pk: record.text for record in page})
     query = request.GET.copy()
     query.pop("page", None)
-    return _page(
+    return manager_page(
         request,
         "tuning/inbox.html",
         {
@@ -115,7 +106,7 @@ def examples(request: HttpRequest) -> HttpResponse:
     """The approved examples the next training adds, with withdraw, and the export."""
     approved = list(selectors.approved_examples().select_related("approved_by"))
     committed = selectors.committed_intents([example.text for example in approved])
-    return _page(request, "tuning/examples.html", {"rows": list(zip(approved, committed))})
+    return manager_page(request, "tuning/examples.html", {"rows": list(zip(approved, committed))})
 
 
 @manager_required
@@ -153,7 +144,7 @@ STAGE_LABELS = {
 def training(request: HttpRequest) -> HttpResponse:
     """The Retrain button, the latest training live over the manager socket, the past trainings."""
     latest = selectors.latest_training()
-    return _page(
+    return manager_page(
         request,
         "tuning/training.html",
         {
