@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -22,9 +23,17 @@ def bot_command(module: str, *args: str) -> list[str]:
 
 
 def bot_environment() -> dict[str, str]:
-    """The portal's environment, with the import path every bot command needs: bot/ and the repository root
-    (`contracts`)."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(settings.BOT_DIR), str(settings.REPO_DIR)])}
+    """What every bot command gets (scripts/launcher.py's bot_base_env): bot/ and the repository root above it
+    (`contracts`) importable, Rasa's telemetry off, output unbuffered so progress arrives as it happens."""
+    bot = Path(settings.BOT_DIR)
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(bot), str(bot.parent)]),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def run_json(module: str, request: dict[str, Any], *, timeout: float) -> dict[str, Any]:

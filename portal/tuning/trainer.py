@@ -5,7 +5,6 @@ folder; its tail says why a run failed); docs/tuning.md describes both."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import threading
 from collections.abc import Callable
@@ -13,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+
+from tuning.bot_python import bot_command, bot_environment
 
 LOG_FILE = "training.log"
 LOG_TAIL_LINES = 40
@@ -26,20 +27,6 @@ class RunResult:
     log_tail: str  # the log's last lines ("" when ok)
 
 
-def bot_env() -> dict[str, str]:
-    """What every bot command gets (scripts/launcher.py's bot_base_env): bot/ and the repository root importable,
-    Rasa's telemetry off, output unbuffered so progress arrives as it happens."""
-    bot = Path(settings.BOT_DIR)
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(bot), str(bot.parent)]),
-        "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "PYTHONWARNINGS": "ignore::DeprecationWarning",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
 def run_candidate(
     args: list[str], folder: Path, on_progress: Callable[[str, float], None], timeout: float
 ) -> RunResult:
@@ -49,9 +36,9 @@ def run_candidate(
     log_path = folder / LOG_FILE
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(settings.BOT_PYTHON), "-m", "governance.candidate", *args],
+            bot_command("governance.candidate", *args),
             cwd=settings.BOT_DIR,
-            env=bot_env(),
+            env=bot_environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=log,
