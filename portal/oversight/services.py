@@ -85,10 +85,16 @@ def topics_discover(*, finder: Finder = _run_finder) -> list[Topic]:
     return topics
 
 
-def _open_topic(topic_id: int) -> Topic:
+def _topic(topic_id: int) -> Topic:
+    """The topic, locked for a decision; refused if a newer discovery replaced it."""
     topic = Topic.objects.select_for_update().filter(pk=topic_id).first()
     if topic is None:
         raise TopicRefused("That topic is gone: a newer discovery replaced it.")
+    return topic
+
+
+def _open_topic(topic_id: int) -> Topic:
+    topic = _topic(topic_id)
     if topic.status != TopicStatus.OPEN:
         raise TopicRefused(f"That topic was already {topic.get_status_display().lower()}.")
     return topic
@@ -130,9 +136,7 @@ def topic_new_intent_yaml(*, topic_id: int, intent: str, actor: Any) -> str:
         raise TopicRefused("A new intent's name is lower case letters, digits and _, starting with a letter.")
     if intent in domain.domain_intents():
         raise TopicRefused(f"“{intent}” is one of the bot's intents already: adopt the topic as it instead.")
-    topic = Topic.objects.filter(pk=topic_id).first()
-    if topic is None:
-        raise TopicRefused("That topic is gone: a newer discovery replaced it.")
+    topic = _topic(topic_id)
     held_out = bot_data.heldout_texts()
     examples = [
         TrainingExample(text=r.text, intent=intent)
