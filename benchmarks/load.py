@@ -300,6 +300,7 @@ def running_stack(args: argparse.Namespace, agent_count: int) -> Iterator[Stack]
             data_dir=data_dir,
             env=env,
             portal_port=launcher.free_port(),
+            portal_workers=args.workers,
             rasa_port=launcher.free_port(),
             actions_port=launcher.free_port(),
             **optional_ports(),
@@ -1224,6 +1225,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--model", help="the trained Rasa model (default: the cached one for the bot's files)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=launcher.StackConfig.portal_workers,
+        help=f"the portal's ASGI processes (default {launcher.StackConfig.portal_workers}, as ./switchboard run)",
+    )
+    parser.add_argument(
+        "--relay-levels",
+        type=lambda s: tuple(int(x) for x in s.split(",")),
+        help="relay: the live conversations of each round, comma-separated (default 50,200,500)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     if unknown := set(args.steps) - set(STEPS):
@@ -1237,6 +1249,8 @@ def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     cap = args.p99_cap or (3.0 if args.quick else 5.0)
     plan = Plan.quick(cap) if args.quick else Plan.full(cap)
+    if args.relay_levels:
+        plan = dataclasses.replace(plan, relay_levels=args.relay_levels)
     needs_agents = "handoff" in args.steps or "relay" in args.steps
     agent_count = math.ceil(max(plan.relay_levels) / plan.per_agent) if needs_agents else 0
     # Hundreds of sockets: this process and the stack (which inherits it) may need more descriptors.
