@@ -7,13 +7,15 @@ and a role taken away, or a deactivated user, is refused at once.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
 
 APP_LABEL = "agents"
 
@@ -110,20 +112,43 @@ NO_ACCESS = Access(user_id=None, perms=frozenset())
 
 
 def access_of(user: Any) -> Access:
-    """The user's permissions now, in one query: none unless the user is active; every one for a superuser."""
+    """The user's permissions now, in one query: none unless the user is active; every one for a superuser.
+
+    In SQL of its own: the agent socket asks on every frame, and the ORM spent about 1.5 ms of CPU building this
+    query each time, more than the rest of a message's writes."""
     if user is None or not getattr(user, "is_authenticated", False):
         return NO_ACCESS
-    active = User.objects.filter(pk=user.pk, is_active=True)
-    codenames = (
-        Permission.objects.filter(content_type__app_label=APP_LABEL, codename__in=list(Perm))
-        .filter(
-            Q(group__user__in=active) | Q(user__in=active) | Q(Exists(active.filter(is_superuser=True)))
-        )
-        .order_by()
-        .values_list("codename", flat=True)
-        .distinct()
-    )
-    return Access(user_id=user.pk, perms=frozenset(Perm(c) for c in codenames))
+    with connection.cursor() as cursor:
+        cursor.execute(_access_sql(), [user.pk, APP_LABEL, user.pk, APP_LABEL, user.pk])
+        rows = cursor.fetchall()
+    if not rows:
+        return Access(user_id=user.pk, perms=frozenset())
+    if rows[0][0]:  # a superuser
+        return Access(user_id=user.pk, perms=frozenset(Perm))
+    known = set(Perm)
+    return Access(user_id=user.pk, perms=frozenset(Perm(c) for _, c in rows if c in known))
+
+
+@functools.cache
+def _access_sql() -> str:
+    """The active user's row with each agents-app codename they hold through a group or directly (one row with a
+    null codename if none; no row if inactive or gone)."""
+    user, perm, ctype = User._meta.db_table, Permission._meta.db_table, ContentType._meta.db_table
+    user_groups = User.groups.through._meta.db_table
+    group_perms = Group.permissions.through._meta.db_table
+    user_perms = User.user_permissions.through._meta.db_table
+    return f"""
+        SELECT u.is_superuser, held.codename FROM {user} u LEFT JOIN (
+            SELECT p.codename FROM {user_groups} ug
+            JOIN {group_perms} gp ON gp.group_id = ug.group_id
+            JOIN {perm} p ON p.id = gp.permission_id JOIN {ctype} ct ON ct.id = p.content_type_id
+            WHERE ug.user_id = %s AND ct.app_label = %s
+            UNION
+            SELECT p.codename FROM {user_perms} up
+            JOIN {perm} p ON p.id = up.permission_id JOIN {ctype} ct ON ct.id = p.content_type_id
+            WHERE up.user_id = %s AND ct.app_label = %s
+        ) held ON TRUE
+        WHERE u.id = %s AND u.is_active"""
 
 
 def users_with(perm: Perm) -> QuerySet[User]:
