@@ -9,13 +9,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from conversations import events, frames, limits, selectors, services
 from conversations.models import Conversation
 from conversations.sessions import conversation_id_from_token
+from conversations.socket_database import database_call
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class CustomerConsumer(FrameSocket):
         if conversation_id is None:
             await self._refuse(CLOSE_BAD_TOKEN)
             return
-        if not await database_sync_to_async(selectors.conversation_exists)(conversation_id):
+        if not await database_call(selectors.conversation_exists)(conversation_id):
             await self._refuse(CLOSE_UNKNOWN_CONVERSATION)
             return
         self.conversation_id = conversation_id
@@ -138,7 +138,7 @@ class CustomerConsumer(FrameSocket):
 
     async def _post_message(self, conversation_id: uuid.UUID, frame: frames.CustomerMessageSend) -> None:
         try:
-            message = await database_sync_to_async(self._store_message)(conversation_id, frame)
+            message = await database_call(self._store_message)(conversation_id, frame)
         except Conversation.DoesNotExist:  # erased (or deleted in the admin) since connect
             await self.close(code=CLOSE_UNKNOWN_CONVERSATION)
             return
@@ -174,7 +174,7 @@ class CustomerConsumer(FrameSocket):
         # Nothing of the conversation is left to show or write to: as for a token naming no conversation.
         await self.close(code=CLOSE_UNKNOWN_CONVERSATION)
 
-    @database_sync_to_async
+    @database_call
     def _snapshot(self, conversation_id: uuid.UUID) -> frames.CustomerSnapshotFrame:
         conversation = selectors.conversation_get(conversation_id)
         if conversation is None:  # deleted (in the admin) since connect found it: the socket fails and drops
@@ -182,7 +182,7 @@ class CustomerConsumer(FrameSocket):
         return frames.customer_snapshot_frame(conversation, selectors.conversation_messages(conversation_id))
 
 
-@database_sync_to_async
+@database_call
 def _messages_synced(conversation_id: uuid.UUID, after_seq: int) -> frames.MessagesSyncedFrame:
     return frames.messages_synced_frame(
         str(conversation_id), after_seq, selectors.conversation_messages(conversation_id, after_seq)

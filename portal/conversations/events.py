@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -54,10 +57,45 @@ def start_publishing_loop() -> None:
         threading.Thread(target=_publishing_loop.run_forever, name="event-publisher", daemon=True).start()
 
 
-def _send(group: str, event: dict[str, Any]) -> None:
+HeldEvents = list[tuple[str, dict[str, Any]]]
+# A socket's database call (conversations/socket_database.py) holds its committed events for the socket to send
+# from the event loop: sent from the database thread, each would hold that thread, which every socket of the process
+# shares, for a round trip through the loop to Redis.
+_held: ContextVar[HeldEvents | None] = ContextVar("held_events", default=None)
+
+
+@contextmanager
+def held() -> Iterator[HeldEvents]:
+    """Within it, events that commit are put in the list it gives, in order, instead of sent (`send_held`)."""
+    events: HeldEvents = []
+    token = _held.set(events)
+    try:
+        yield events
+    finally:
+        _held.reset(token)
+
+
+async def send_held(events: HeldEvents) -> None:
+    """Send what a `held()` block committed, in order."""
+    if events:
+        layer = _layer()
+        for group, event in events:
+            await layer.group_send(group, event)
+
+
+def _layer() -> Any:
     layer = get_channel_layer()
     if layer is None:  # config/settings.py always names one
         raise ImproperlyConfigured("CHANNEL_LAYERS has no default layer")
+    return layer
+
+
+def _send(group: str, event: dict[str, Any]) -> None:
+    held_events = _held.get()
+    if held_events is not None:
+        held_events.append((group, event))
+        return
+    layer = _layer()
     if _publishing_loop is None:
         async_to_sync(layer.group_send)(group, event)
     else:  # waited for, so one thread's events still go out in order

@@ -9,13 +9,13 @@ import logging
 import uuid
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.contrib.auth.models import User
 
 from agents import roles
 from conversations import events, frames, services, transitions
 from conversations.consumers import FrameSocket
 from conversations.models import Conversation, ConversationStatus
+from conversations.socket_database import database_call
 from handoff import selectors as handoff_selectors
 from handoff import services as handoff_services
 
@@ -32,7 +32,7 @@ class AgentConsumer(FrameSocket):
     async def connect(self) -> None:
         user = self.scope.get("user")
         self.open_conversations: set[uuid.UUID] = set()
-        access = await database_sync_to_async(roles.access_of)(user)
+        access = await database_call(roles.access_of)(user)
         if not access.uses_agent_socket:
             await self.refuse(CLOSE_NOT_AN_AGENT)
             return
@@ -93,7 +93,7 @@ class AgentConsumer(FrameSocket):
         if isinstance(frame, frames.ConversationReassign):
             if not self.access.may_reassign():
                 raise frames.FrameError("not_allowed", "your role does not let you reassign conversations")
-            await database_sync_to_async(self._reassign)(frame)
+            await database_call(self._reassign)(frame)
             if frame.agent_id == self.agent.pk:
                 await self._open(frame.conversation_id)  # a take-over: the supervisor works on it next
             return
@@ -105,24 +105,24 @@ class AgentConsumer(FrameSocket):
         if isinstance(frame, frames.AgentMessageSend):
             await self._post_message(frame)
         elif frame.type == "handoff.claim":
-            await database_sync_to_async(transitions.conversation_claim)(
+            await database_call(transitions.conversation_claim)(
                 conversation_id=frame.conversation_id, agent=self.agent
             )
             await self._open(frame.conversation_id)  # the claimer works on it next: show it
         elif isinstance(frame, frames.ConversationResolve):
             given = frame.label
             label = transitions.HandoffLabel(given.intent, given.handoff_needed) if given is not None else None
-            await database_sync_to_async(transitions.conversation_resolve)(
+            await database_call(transitions.conversation_resolve)(
                 conversation_id=frame.conversation_id, agent=self.agent, label=label
             )
         elif frame.type == "conversation.hand_back":
-            await database_sync_to_async(handoff_services.handoff_return_to_bot)(
+            await database_call(handoff_services.handoff_return_to_bot)(
                 conversation_id=frame.conversation_id, agent=self.agent
             )
 
     async def _still_allowed(self) -> bool:
         """Read the user's access again (one query): a socket whose user lost it closes."""
-        self.access = await database_sync_to_async(roles.access_of)(self.agent)
+        self.access = await database_call(roles.access_of)(self.agent)
         if self.access.uses_agent_socket:
             return True
         await self._close_for_access()
@@ -156,7 +156,7 @@ class AgentConsumer(FrameSocket):
         await self.send_missed(frame.conversation_id, frame.after_seq)
 
     async def _post_message(self, frame: frames.AgentMessageSend) -> None:
-        message = await database_sync_to_async(self._store_message)(frame)
+        message = await database_call(self._store_message)(frame)
         await self.send_frame(frames.message_ack_frame(frame.client_id, message))
 
     def _store_message(self, frame: frames.AgentMessageSend) -> frames.MessageView:
@@ -176,14 +176,14 @@ class AgentConsumer(FrameSocket):
             to=User.objects.get(pk=frame.agent_id, is_active=True),
         )
 
-    @database_sync_to_async
+    @database_call
     def _inbox(self) -> frames.InboxSnapshotFrame:
         return frames.inbox_snapshot_frame(
             [frames.handoff_view(h) for h in handoff_selectors.inbox_for(self.access)],
             [frames.staff_agent_view(u) for u in handoff_selectors.assignable_agents(self.access)],
         )
 
-    @database_sync_to_async
+    @database_call
     def _conversation_snapshot(self, conversation_id: uuid.UUID) -> frames.AgentSnapshotFrame:
         conversation, handoff, messages = handoff_services.conversation_open(
             conversation_id=conversation_id, user=self.agent, access=self.access

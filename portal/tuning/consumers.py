@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
 
 from conversations import events as conversation_events
 from conversations import frames
 from conversations.consumers import FrameSocket
+from conversations.socket_database import database_call
 from tuning import events, selectors
 from tuning.access import governs_bot
 from tuning.frames import TrainingUpdatedFrame, training_updated_frame
@@ -26,7 +26,7 @@ class ManagerConsumer(FrameSocket):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if not await database_sync_to_async(governs_bot)(user):
+        if not await database_call(governs_bot)(user):
             await self.refuse(CLOSE_NOT_A_MANAGER)
             return
         self.manager = user
@@ -52,13 +52,13 @@ class ManagerConsumer(FrameSocket):
         await self.send_frame(frames.pong_frame())
 
     async def _still_allowed(self) -> bool:
-        if await database_sync_to_async(governs_bot)(self.manager):
+        if await database_call(governs_bot)(self.manager):
             return True
         logger.info("manager socket closed, access gone: %s", self.manager.get_username())
         await self.close(code=CLOSE_NOT_A_MANAGER)
         return False
 
-    @database_sync_to_async
+    @database_call
     def _latest_training(self) -> TrainingUpdatedFrame | None:
         training = selectors.latest_training()
         return training_updated_frame(training) if training else None
