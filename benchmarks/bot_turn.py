@@ -47,6 +47,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bot_conversation import CONVERSATION  # noqa: E402
 from contracts.nlu_stream import DEFAULT_KEY, MESSAGE_ID_KEY  # noqa: E402
 from scripts import bot_build, launcher  # noqa: E402
 from scripts.launcher import StackConfig  # noqa: E402
@@ -54,16 +55,6 @@ from scripts.envs import CACHE, build_lock  # noqa: E402
 
 # The last commit before the bot-turn speed work (issue 6): TEDPolicy, Rasa's per-call schema check.
 DEFAULT_REFERENCE = "d985679"
-# One routine conversation; every message gets an answer from the bot itself (no handoff).
-CONVERSATION = [
-    "hi",
-    "what time do you open on saturday",
-    "when will my new card arrive",
-    "how much does it cost to take cash out abroad",
-    "how do I top up my account",
-    "thanks",
-    "bye",
-]
 WARM_UP_SECONDS = 3.0
 
 
