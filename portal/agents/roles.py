@@ -115,7 +115,7 @@ def access_of(user: Any) -> Access:
     """The user's permissions now, in one query: none unless the user is active; every one for a superuser.
 
     In SQL of its own: the agent socket asks on every frame, and the ORM spent about 1.5 ms of CPU building this
-    query each time, more than the rest of a message's writes."""
+    query each time, nearly as much as an agent message's own writes."""
     if user is None or not getattr(user, "is_authenticated", False):
         return NO_ACCESS
     with connection.cursor() as cursor:
