@@ -24,7 +24,9 @@ _R = TypeVar("_R")
 def database_call(func: Callable[_P, _R]) -> Callable[_P, Coroutine[Any, Any, _R]]:
     """`func` as a coroutine run on the database thread; the events it committed are sent when it returns."""
 
-    def holding_events(*args: _P.args, **kwargs: _P.kwargs) -> tuple[_R | None, BaseException | None, Any]:
+    def holding_events(
+        *args: _P.args, **kwargs: _P.kwargs
+    ) -> tuple[_R | None, BaseException | None, events.HeldEvents]:
         with events.held() as committed:
             try:
                 return func(*args, **kwargs), None, committed
