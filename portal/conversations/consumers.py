@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -26,6 +27,16 @@ CLOSE_AUTH_TIMEOUT = 4408
 
 class FrameSocket(AsyncWebsocketConsumer):
     """A socket speaking JSON frames: decoding, refusal with `error` frames, sending checked shapes."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch first runs close_old_connections on the process's one database thread, for every
+        # frame and every event: a socket's events then wait behind every other socket's writes (a burst of 100
+        # messages delivered one write apart). Every database call of these sockets is a database_call, whose
+        # thread closes old connections before and after it, so nothing is left for dispatch to do.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     async def send_frame(self, frame: frames.Shape) -> None:
         await self.send(text_data=frames.frame_json(frame))

@@ -4,13 +4,17 @@ returns, in order; none of a rolled-back transaction; what committed before a fa
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
+from portal_support import open_customer_socket, start_conversation
 
 from conversations import events
+from conversations.sessions import session_token
 from conversations.socket_database import database_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -88,3 +92,37 @@ def test_outside_a_socket_call_events_are_sent_at_commit() -> None:
         return await _received(layer, channel, 1)
 
     assert asyncio.run(listen_then_commit()) == [5]
+
+
+async def test_a_socket_takes_its_events_while_the_database_thread_is_busy() -> None:
+    """A socket's events do not wait for the process's one database thread (FrameSocket.dispatch): Channels' own
+    dispatch hops there before every frame and event, so a socket's events queued behind other sockets' writes."""
+    conversation = await database_sync_to_async(start_conversation)()
+    customer = await open_customer_socket(session_token(conversation.pk))
+    await customer.receive_json_from()  # the snapshot
+    writing, finished = threading.Event(), threading.Event()
+
+    def another_sockets_write() -> None:
+        writing.set()
+        finished.wait(10)
+
+    busy = asyncio.ensure_future(database_sync_to_async(another_sockets_write)())
+    try:
+        assert await asyncio.to_thread(writing.wait, 5)
+        await get_channel_layer().group_send(
+            events.conversation_group(conversation.pk),
+            {
+                "type": "conversation.status_changed",
+                "conversation_id": str(conversation.pk),
+                "status": "queued",
+                "agent": None,
+                "agent_id": None,
+            },
+        )
+        frame = await customer.receive_json_from(timeout=3)
+        assert (frame["type"], frame["status"]) == ("conversation.status", "queued")
+        assert not busy.done()  # the database thread was still held when the frame arrived
+    finally:
+        finished.set()
+        await busy
+    await customer.disconnect()
