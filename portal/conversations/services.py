@@ -7,7 +7,7 @@ from typing import Any
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 
 from contracts.redaction import mask_personal_data
@@ -50,6 +50,26 @@ def _save_seq(conversation: Conversation) -> None:
     conversation.save(update_fields=["last_seq"])
 
 
+def _locked_and_numbered(conversation_id: uuid.UUID, client_id: str) -> Conversation:
+    """The conversation for one new message from a client: its row locked by counting `last_seq` up for it (the
+    message's number; a caller that stores nothing must roll back), then read, with `resent_id`, the message
+    already stored under `client_id` if this is a resend. Read after the lock, so a resend committed meanwhile is
+    seen; two statements where a lock, a resend check and the counter's save were three, on every message."""
+    if not Conversation.objects.filter(pk=conversation_id).update(last_seq=F("last_seq") + 1):
+        raise Conversation.DoesNotExist(str(conversation_id))
+    resent = Message.objects.filter(conversation_id=conversation_id, client_id=client_id).values("pk")[:1]
+    return Conversation.objects.annotate(resent_id=Subquery(resent)).get(pk=conversation_id)
+
+
+def _resent(conversation: Conversation) -> Message | None:
+    """The message a resend's client_id names (see `_locked_and_numbered`), its number given back."""
+    if conversation.resent_id is None:  # type: ignore[attr-defined]  # the annotation
+        return None
+    message = Message.objects.get(pk=conversation.resent_id)  # type: ignore[attr-defined]
+    transaction.set_rollback(True)
+    return message
+
+
 @transaction.atomic
 def message_post_customer(
     *,
@@ -65,24 +85,23 @@ def message_post_customer(
     With a `payload` the customer chose a button: it must be one the bot offered in its latest offer of buttons,
     not answered since (ButtonNotOffered otherwise, and nothing is stored); the offered title is stored as the
     text, so the agent sees what the bot acted on."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    conversation = _locked_and_numbered(conversation_id, client_id)
     if conversation.status == ConversationStatus.RESOLVED:
         raise ConversationClosed(str(conversation_id))
-    existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
-    if existing:
+    if existing := _resent(conversation):
         return existing
     if payload:
         text = _offered_button(conversation, payload)["title"]
     for_bot = conversation.status == ConversationStatus.BOT
-    message = _append(
-        conversation,
+    message = Message.objects.create(
+        conversation=conversation,
+        seq=conversation.last_seq,
         sender=Sender.CUSTOMER,
         text=mask_personal_data(text),
         payload=payload,
         client_id=client_id,
         delivery=Delivery.PENDING if for_bot else Delivery.SKIPPED,
     )
-    _save_seq(conversation)
     events.message_created(message, origin_channel)
     if for_bot:
         transaction.on_commit(lambda: _queue_delivery_to_bot(conversation.pk))
@@ -117,18 +136,21 @@ def message_post_agent(
     *, conversation_id: uuid.UUID, agent: Any, client_id: str, text: str, origin_channel: str | None = None
 ) -> Message:
     """Store an agent's message to the customer; only the agent the conversation is assigned to may write."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    conversation = _locked_and_numbered(conversation_id, client_id)
     if conversation.status != ConversationStatus.ASSIGNED or conversation.assigned_agent_id != agent.pk:
         raise NotAllowed("only the agent the conversation is assigned to can write to the customer")
-    existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
-    if existing:
+    if existing := _resent(conversation):
         return existing
     # Masked like the customer's: an agent may paste what a customer read out. The bot's text is not: it only
     # ever sees masked text, and its answers carry the bank's own details (its sort code, an example IBAN).
-    message = _append(
-        conversation, sender=Sender.AGENT, text=mask_personal_data(text), agent=agent, client_id=client_id
+    message = Message.objects.create(
+        conversation=conversation,
+        seq=conversation.last_seq,
+        sender=Sender.AGENT,
+        text=mask_personal_data(text),
+        agent=agent,
+        client_id=client_id,
     )
-    _save_seq(conversation)
     audit_record(
         actor=agent, action=AuditAction.WROTE, conversation_id=conversation.pk, detail={"message_id": message.pk}
     )

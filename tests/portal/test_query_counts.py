@@ -62,9 +62,9 @@ def assigned_conversation(agent: Any) -> Conversation:
 
 def test_a_customer_message_to_the_bot(no_delivery_task: list[int]) -> None:
     conversation = start_conversation()
-    # lock the conversation, look for a resend of the client_id, insert the message, save the conversation's
-    # last_seq (before: 3; the message's number is counted on the row already locked)
-    with assert_query_count(4):
+    # lock the conversation by counting its last_seq up, read it with any resend of the client_id, insert the
+    # message (before: 3, no seq; 4, a lock, a resend check and the counter's save apart)
+    with assert_query_count(3):
         services.message_post_customer(conversation_id=conversation.pk, client_id=new_client_id(), text="hi")
     assert len(no_delivery_task) == 1
 
@@ -73,8 +73,8 @@ def test_a_customer_choosing_a_button(no_delivery_task: list[int]) -> None:
     conversation = start_conversation()
     offer = [{"title": "Yes", "payload": "/affirm"}]
     store_message(conversation.pk, sender=Sender.BOT, text="Block it?", buttons=offer)
-    # a typed message's four, and one more: read the bot's open offer, to check the payload is in it
-    with assert_query_count(5):
+    # a typed message's three, and one more: read the bot's open offer, to check the payload is in it
+    with assert_query_count(4):
         services.message_post_customer(
             conversation_id=conversation.pk, client_id=new_client_id(), text="Yes", payload="/affirm"
         )
@@ -85,8 +85,8 @@ async def test_a_customer_message_over_the_socket(no_delivery_task: list[int]) -
     conversation = await database_sync_to_async(start_conversation)()
     customer = await open_customer_socket(session_token(conversation.pk))
     await customer.receive_json_from()  # the snapshot
-    # the service's four; the view of the message needs nothing more
-    with assert_query_count(4):
+    # the service's three; the view of the message needs nothing more
+    with assert_query_count(3):
         await customer.send_json_to({"type": "message.send", "client_id": "c1", "text": "hi"})
         await receive_until(customer, is_type("message.ack"))
     await customer.disconnect()
@@ -130,10 +130,11 @@ def test_the_whole_delivery_task(fake_rasa: Any) -> None:
 
 def test_an_agent_message(alex: Any, agent: Any) -> None:
     conversation = assigned_conversation(alex)
-    # lock the conversation, look for a resend of the client_id, insert the message, save the conversation's
-    # last_seq, insert its audit record, and the agent's profile for the name in the message's view (once per user
-    # instance: a socket's user keeps it for the connection) (before: 5, no audit record; 4, no seq)
-    with assert_query_count(6):
+    # lock the conversation by counting its last_seq up, read it with any resend of the client_id, insert the
+    # message, insert its audit record, and the agent's profile for the name in the message's view (once per user
+    # instance: a socket's user keeps it for the connection) (before: 5, no audit record; 4, no seq; 6, a lock,
+    # a resend check and the counter's save apart)
+    with assert_query_count(5):
         services.message_post_agent(
             conversation_id=conversation.pk, agent=agent, client_id=new_client_id(), text="Hi, I'm Alex."
         )
@@ -147,9 +148,9 @@ async def test_an_agent_message_over_the_socket(alex: Any) -> None:
     assert (await agent.connect())[0]
     await agent.receive_json_from()  # the inbox
     frame = {"type": "message.send", "conversation_id": str(conversation.pk), "client_id": "a1", "text": "Hi"}
-    # the user's access read again (one query, agents/roles.py), then the service's six (the profile: this
-    # socket's first use of it) (before: 5, no access check and no audit record)
-    with assert_query_count(7):
+    # the user's access read again (one query, agents/roles.py), then the service's five (the profile: this
+    # socket's first use of it) (before: 5, no access check and no audit record; 7, the service's six)
+    with assert_query_count(6):
         await agent.send_json_to(frame)
         await receive_until(agent, is_type("message.ack"))
     await agent.disconnect()
