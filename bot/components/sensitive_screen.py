@@ -54,8 +54,8 @@ HAND_OFF, ASK = "hand_off", "ask"
 # matter. Clauses of fewer words carry too little to read on their own.
 _CLAUSE_BREAK = re.compile(r"[.?!;,\n]+|\s(?:but also|and also|but|also|plus|because|cos|coz|as well as|then)\s", re.IGNORECASE)
 _CLAUSE_MIN_WORDS = 3
-# A clause that points back ("how do I unblock it", "i blocked it already") is about the clause before it, not a
-# new matter: one that ends on a pronoun, or a short one that holds one.
+# A clause that points back ("how do I unblock it", "he wont give it back") is about the clause before it: it is
+# read joined to that one, not alone. One that ends on a pronoun, or a short one that holds one.
 _POINTS_BACK = re.compile(r"\b(?:it|this|that|them|one)\W*$", re.IGNORECASE)
 _HOLDS_A_PRONOUN = re.compile(r"\b(?:it|this|that|them)\b", re.IGNORECASE)
 _SHORT_CLAUSE_WORDS = 5
@@ -64,12 +64,22 @@ MAX_CLAUSES = 4  # bounds the extra encoding a long message costs (about 4 ms a 
 
 def clauses(text: str) -> List[str]:
     """The clauses of a message of several, at most MAX_CLAUSES (the longest); [] for a message of one."""
-    parts = [" ".join(part.split()) for part in _CLAUSE_BREAK.split(text)]
+    parts: List[str] = []
+    for part in (" ".join(part.split()) for part in _CLAUSE_BREAK.split(text)):
+        if parts and part and _points_back(part):
+            parts[-1] = f"{parts[-1]} {part}"
+        elif part:
+            parts.append(part)
     parts = [part for part in parts if len(part.split()) >= _CLAUSE_MIN_WORDS]
     if len(parts) < 2:
         return []
     longest = set(sorted(parts, key=lambda part: -len(part))[:MAX_CLAUSES])
     return [part for part in parts if part in longest][:MAX_CLAUSES]
+
+
+def _points_back(clause: str) -> bool:
+    short = len(clause.split()) <= _SHORT_CLAUSE_WORDS
+    return bool(_POINTS_BACK.search(clause) or (short and _HOLDS_A_PRONOUN.search(clause)))
 
 
 def normalise(text: str) -> str:
@@ -78,11 +88,33 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9£]+", " ", text).split())
 
 
+# In a phrase of the triage file, "{a|b}" is any one of its words or wordings (an empty one makes it optional) and
+# "..." up to _GAP_WORDS words of anything, so one phrase covers the many ways of saying a thing ("{saving|saved}
+# {up|} my {pills|tablets}", "{husband|partner} ... wont give it back").
+_ALTERNATIVES_OR_GAP = re.compile(r"(\{[^}]*\}|\.\.\.)")
+_GAP_WORDS = 6
+
+
+def _phrase_regex(phrase: str) -> str:
+    """A phrase as a regex over normalised text with a space after every word (so each piece ends a word)."""
+    pieces = []
+    for part in _ALTERNATIVES_OR_GAP.split(phrase):
+        if part == "...":
+            pieces.append(rf"(?:\S+ ){{0,{_GAP_WORDS}}}")
+        elif part.startswith("{"):
+            options = [normalise(option) for option in part[1:-1].split("|")]
+            words = sorted({option for option in options if option}, key=len, reverse=True)
+            pieces.append("(?:" + "|".join(re.escape(f"{w} ") for w in words) + ")" + ("?" if "" in options else ""))
+        elif normalise(part):
+            pieces.append(re.escape(f"{normalise(part)} "))
+    return "".join(pieces)
+
+
 def _phrase_pattern(phrases: Sequence[str]) -> Optional[re.Pattern[str]]:
-    words = sorted({normalise(p) for p in phrases if normalise(p)}, key=len, reverse=True)
-    if not words:
+    regexes = sorted({_phrase_regex(p) for p in phrases} - {""}, key=len, reverse=True)
+    if not regexes:
         return None
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
+    return re.compile(r"\b(?:" + "|".join(regexes) + ")")
 
 
 @dataclass(frozen=True)
@@ -105,11 +137,12 @@ class TopicLexicon:
 
     def match(self, text: str) -> Tuple[Optional[str], Optional[str]]:
         """(the signal phrase, the possible phrase) found in normalised `text`, either None."""
+        text += " "  # every phrase's words end in a space (_phrase_regex)
         if self.exceptions:
             text = self.exceptions.sub(" ", text)
         signal = self.signals.search(text) if self.signals else None
         possible = self.possible.search(text) if self.possible else None
-        return (signal.group(0) if signal else None, possible.group(0) if possible else None)
+        return (signal.group(0).strip() if signal else None, possible.group(0).strip() if possible else None)
 
 
 class Screen:
@@ -127,13 +160,7 @@ class Screen:
         self.hand_off_similarity = float(settings["similarity"]["hand_off"])
         self.ask_similarity = float(settings["similarity"]["ask"])
         # A topic may set its own levels: lower where a missed message costs most (suicidal language).
-        self.levels = {
-            topic: (
-                float((rule.get("similarity") or {}).get("hand_off", self.hand_off_similarity)),
-                float((rule.get("similarity") or {}).get("ask", self.ask_similarity)),
-            )
-            for topic, rule in settings["topics"].items()
-        }
+        self.levels = {topic: self._levels(rule.get("similarity") or {}) for topic, rule in settings["topics"].items()}
         self.escalation_intents = frozenset(settings["escalation_intents"])
         self.clause_confidence = float(settings["clause_confidence"])
         self.topics = list(settings["topics"])
@@ -160,6 +187,12 @@ class Screen:
             for intent in dict.fromkeys(intent_names):
                 self.intent_examples[intent] = intent_embeddings[names == intent].astype(np.float32)
 
+    def _levels(self, own: Dict[str, float]) -> Tuple[float, float]:
+        """(hand-off, ask) for a topic. Its ask level is never above its hand-off level: a topic that hands off
+        lower than the default must not still ask only at the default (nearness under it was read as nothing)."""
+        hand_off = float(own.get("hand_off", self.hand_off_similarity))
+        return hand_off, min(float(own.get("ask", self.ask_similarity)), hand_off)
+
     def check(
         self, text: str, embedding: Optional[np.ndarray], intent: Optional[str] = None
     ) -> Optional[Finding]:
@@ -167,19 +200,14 @@ class Screen:
         classifier read): None if nothing."""
         plain = normalise(text)
         nearest = self._nearest(embedding)
-        # The first topic in the file wins a tie: it is ordered most urgent first.
+        findings = [self._check_nearness(embedding, intent, nearest)]
         for topic in self.topics:
-            signal, _ = self.lexicons[topic].match(plain)
-            if signal:
-                return Finding(HAND_OFF, topic, signal, nearest.get(topic, (0.0, ""))[0], "phrase")
-        near = self._check_nearness(embedding, intent, nearest)
-        if near is not None and near.decision == HAND_OFF:
-            return near
-        for topic in self.topics:
-            _, possible = self.lexicons[topic].match(plain)
-            if possible:
-                return Finding(ASK, topic, possible, nearest.get(topic, (0.0, ""))[0], "phrase")
-        return near
+            signal, possible = self.lexicons[topic].match(plain)
+            phrase, decision = (signal, HAND_OFF) if signal else (possible, ASK)
+            if phrase:
+                findings.append(Finding(decision, topic, phrase, nearest.get(topic, (0.0, ""))[0], "phrase"))
+        # The gravest, not the first: a phrase of one topic must not hide suicidal language that nearness found.
+        return _gravest([f for f in findings if f is not None], self.topics)
 
     def _check_nearness(
         self,
@@ -205,8 +233,6 @@ class Screen:
         (the lexicon has already seen the whole text). The gravest finding, or None."""
         findings = []
         for clause, embedding in readings:
-            if _points_back(clause["text"]):
-                continue
             topic = self.topic_of_intent.get(clause["intent"])
             if topic and clause["confidence"] >= self.clause_confidence:
                 similarity = self._nearest(embedding).get(topic, (0.0, ""))[0]
@@ -234,11 +260,6 @@ class Screen:
             if len(best) == len(self.topics):
                 break
         return best
-
-
-def _points_back(clause: str) -> bool:
-    short = len(clause.split()) <= _SHORT_CLAUSE_WORDS
-    return bool(_POINTS_BACK.search(clause) or (short and _HOLDS_A_PRONOUN.search(clause)))
 
 
 def _gravest(findings: Sequence[Finding], topics: Sequence[str]) -> Optional[Finding]:
@@ -348,12 +369,13 @@ class SensitiveTopicScreen(GraphComponent):
             if embedding is None:
                 embedding = self._sentence_encoder().encode([text])[0]
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            finding = self._screen.check(text, embedding, intent)
-            if finding is None or finding.decision != HAND_OFF:
-                readings = list(zip(message.get(CLAUSES_KEY) or [], message.get(CLAUSE_EMBEDDINGS_KEY, [])))
-                finding = _gravest(
-                    [f for f in (finding, self._screen.check_clauses(readings)) if f], self._screen.topics
-                )
+            readings = list(zip(message.get(CLAUSES_KEY) or [], message.get(CLAUSE_EMBEDDINGS_KEY, [])))
+            # Clauses too when the whole message already hands off: one of them may be graver (suicidal language
+            # inside a bereavement question is urgent, not high).
+            finding = _gravest(
+                [f for f in (self._screen.check(text, embedding, intent), self._screen.check_clauses(readings)) if f],
+                self._screen.topics,
+            )
             if finding is None:
                 continue
             message.set(SCREEN_KEY, finding.as_dict(intent), add_to_output=True)

@@ -16,6 +16,8 @@ from components.sensitive_screen import (
     HAND_OFF,
     MAX_CLAUSES,
     Screen,
+    TopicLexicon,
+    _phrase_pattern,
     clauses,
     normalise,
     read_settings,
@@ -179,7 +181,7 @@ def test_clauses(text, expected):
     assert clauses(text) == expected
 
 def test_a_long_message_is_read_in_at_most_max_clauses():
-    text = ". ".join(f"this is sentence number {n}" for n in range(10))
+    text = ". ".join(f"I paid a bill on day {n}" for n in range(10))
     assert len(clauses(text)) == MAX_CLAUSES
 
 def reading(encoder, text: str, intent: str, confidence: float):
@@ -194,9 +196,63 @@ def test_a_clause_read_as_an_escalation_topic_hands_off(screen, encoder):
     assert finding is not None and (finding.decision, finding.topic, finding.via) == (HAND_OFF, "fraud", "clause")
     assert finding.signal == "there is a payment i never agreed to"
 
-def test_an_unsure_clause_or_one_that_points_back_is_not_read_alone(screen, encoder):
+def test_an_unsure_clause_is_not_read_alone(screen, encoder):
     unsure = reading(encoder, "there is a payment i never agreed to", "report_fraud", screen.clause_confidence - 0.01)
-    points_back = reading(encoder, "how do i unblock it", "account_blocked", 0.9)
     routine = reading(encoder, "what time do you open tomorrow", "opening_hours", 0.9)
-    assert screen.check_clauses([routine, unsure]) is None or screen.check_clauses([routine, unsure]).via != "clause"
-    assert screen.check_clauses([routine, points_back]) is None
+    finding = screen.check_clauses([routine, unsure])
+    assert finding is None or finding.via != "clause"
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # a clause that points back is read with the one it points to, not alone
+        (
+            "what time do you open, my husband has my card, he wont give it back",
+            ["what time do you open", "my husband has my card he wont give it back"],
+        ),
+        ("my card was blocked at the shop, how do i unblock it", []),  # one clause once joined: the message itself
+    ],
+)
+def test_a_clause_that_points_back_is_joined_to_the_one_before(text, expected):
+    assert clauses(text) == expected
+
+
+def lexicon_of(phrases: list[str], exceptions: list[str] | None = None) -> TopicLexicon:
+    return TopicLexicon(_phrase_pattern(phrases), None, _phrase_pattern(exceptions or []))
+
+
+@pytest.mark.parametrize(
+    "text,found",
+    [
+        ("ive been saving up my tablets", "saving up my tablets"),
+        ("been stockpiling pills for weeks", "stockpiling pills"),
+        ("saving my meds up", "saving my meds up"),
+        ("i am saving for a holiday", None),  # every piece without an empty wording must be there
+    ],
+)
+def test_a_phrase_lists_wordings_in_braces_and_an_empty_one_is_optional(text, found):
+    lexicon = lexicon_of(["{saving|stockpiling} {up|} {my|} {pills|tablets|meds} {up|}"])
+    assert lexicon.match(normalise(text))[0] == found
+
+
+def test_a_gap_in_a_phrase_allows_a_few_words_between_and_no_more():
+    lexicon = lexicon_of(["{husband|partner} ... wont give it back"])
+    assert lexicon.match(normalise("my husband has my card and wont give it back"))[0]
+    far = "my husband said the shop i went to on the high street with my sister wont give it back"
+    assert lexicon.match(normalise(far))[0] is None
+
+
+def test_an_exception_with_wordings_is_taken_out_first():
+    lexicon = lexicon_of(["died"], ["{phone|app|battery} {has|just|} died", "died on me"])
+    assert lexicon.match(normalise("the app just died halfway through")) == (None, None)
+    assert lexicon.match(normalise("my dad died last week")) == ("died", None)
+
+
+def test_a_graver_topic_found_by_nearness_wins_over_another_topics_phrase(screen, encoder):
+    # "executor" is a bereavement phrase (high); the message is suicidal language said indirectly (urgent)
+    text = "everyone would be better off if i was gone, even the executor"
+    assert screen.lexicons["bereavement"].match(normalise(text))[0] == "executor"
+    assert screen.lexicons["suicidal"].match(normalise(text)) == (None, None)
+    finding = check(screen, encoder, text)
+    assert finding is not None and (finding.decision, finding.topic, finding.via) == (HAND_OFF, "suicidal", "nearness")
