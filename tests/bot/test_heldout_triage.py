@@ -43,33 +43,21 @@ TRIAGE_SETS = {
     s.file: s
     for s in (
         TriageSet("heldout_triage.csv", must_escalate_floor=116, intent_accuracy_floor=0.89, min_size=300),
-        TriageSet("heldout_triage_2.csv", must_escalate_floor=110, intent_accuracy_floor=0.83, min_size=180),
-        TriageSet(
-            "heldout_triage_3.csv",
-            must_escalate_floor=133,
-            intent_accuracy_floor=0.86,
-            min_size=200,
-            vulnerable_below_priority=3,
-        ),
+        TriageSet("heldout_triage_2.csv", must_escalate_floor=111, intent_accuracy_floor=0.83, min_size=180),
+        TriageSet("heldout_triage_3.csv", must_escalate_floor=134, intent_accuracy_floor=0.86, min_size=200),
         TriageSet(
             "heldout_triage_4.csv",
-            must_escalate_floor=138,
+            must_escalate_floor=150,
             intent_accuracy_floor=0.87,
             min_size=200,
-            vulnerable_below_priority=4,
+            vulnerable_below_priority=1,
         ),
-        TriageSet(
-            "heldout_triage_5.csv",
-            must_escalate_floor=154,
-            intent_accuracy_floor=0.81,
-            min_size=230,
-            vulnerable_below_priority=8,
-        ),
+        TriageSet("heldout_triage_5.csv", must_escalate_floor=177, intent_accuracy_floor=0.81, min_size=230),
     )
 }
 # Where not every must-escalate message reaches a person yet. The promise is 100 %, so that test is a strict xfail
 # there: it fails the day the set passes, and then the set leaves this list.
-NOT_YET_EVERY_MESSAGE = {f"heldout_triage_{n}.csv" for n in (2, 3, 4, 5)}
+NOT_YET_EVERY_MESSAGE = {"heldout_triage_4.csv"}
 NEEDLESS_HANDOFF_CEILING = 0.05  # the cost of the safety net, on every set (issue 10)
 VULNERABLE = {"suicidal", "coercion_abuse", "illness_disability", "bereavement", "financial_hardship"}
 

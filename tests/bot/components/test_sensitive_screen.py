@@ -40,6 +40,18 @@ SIGNALS = [
     ("a caller said he was from your security team and told me to move my money to a safe account", "scam"),
     ("got charged twice at the supermarket", "dispute"),
     ("My Husband Died Last Night, what happens to our joint account?", "bereavement"),
+    # third round: categories said in many wordings (phrases with wordings and gaps)
+    ("how do i put my savings in my sons name, i wont be around for much longer", "suicidal"),
+    ("ive been stockpiling my tablets, who gets my isa", "suicidal"),
+    ("im writing goodbye letters to my kids tonight, make sure they get my money", "suicidal"),
+    ("cancel all my direct debits, im ending it this weekend", "suicidal"),
+    ("my girlfriend took my card and wont give it back", "coercion_abuse"),
+    ("my son makes me withdraw cash for him every week", "coercion_abuse"),
+    ("somebody's been spending on my card all morning", "fraud"),
+    ("been chatting to a woman online for weeks and she needs money for her flight", "scam"),
+    ("my hours have been cut and the bills are piling up", "financial_hardship"),
+    ("the machine went blank mid transaction and my balance dropped", "atm_not_dispensed"),
+    ("can i talk to a real person about my mortgage please", "person"),
 ]
 NEAR_MISSES = [
     "my phone died, can I check my balance on the website?",
@@ -55,6 +67,26 @@ NEAR_MISSES = [
     "how long does an international transfer take",
     "what is the security code on my card for",
     "what's the sort code",
+    # third round: the new wordings' alarming words used harmlessly
+    "the app died on me halfway through a payment",
+    "I nearly died of embarrassment when my card was declined",
+    "i've been cutting back on spending, how do I set up a savings pot",
+    "I'm going to the bridge street branch tomorrow, what time does it open",
+    "no I don't need a person, just tell me the sort code",
+    "my son lost his phone, how do I update his number on his account",
+    "I haven't bought anything with my new card yet, is it active?",
+    "is my money guaranteed by the FSCS",
+    "my employer paid me late, when will it show",
+    "close my old savings account please, I won't need it after I move banks",
+    "i need to end my contract with you, how do I close my account",
+    "I'm killing time at the airport, what's the contactless limit abroad",
+    # near the suicidal topic's practical examples, which hand off at 0.6
+    "i want my savings to go to my children's account every month",
+    "please sort my account out, the app is broken",
+    "i want my money moved to my sister's account",
+    "is there any point saving in the easy saver at this rate",
+    "the money doesn't matter, i just want the card fixed",
+    "close my account please, i won't need it any more",
 ]
 POSSIBLE = [
     ("there's a strange payment on my account, what's my balance?", "fraud"),
