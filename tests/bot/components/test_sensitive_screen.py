@@ -52,6 +52,10 @@ SIGNALS = [
     ("my hours have been cut and the bills are piling up", "financial_hardship"),
     ("the machine went blank mid transaction and my balance dropped", "atm_not_dispensed"),
     ("can i talk to a real person about my mortgage please", "person"),
+    ("honestly my family would manage fine without me, how do i add them to my account", "suicidal"),
+    ("im in a really dark place right now", "suicidal"),
+    ("two charges from a hotel in rome, ive never been there", "fraud"),
+    ("a man on telegram promised to triple my money", "scam"),
 ]
 NEAR_MISSES = [
     "my phone died, can I check my balance on the website?",
@@ -87,6 +91,9 @@ NEAR_MISSES = [
     "is there any point saving in the easy saver at this rate",
     "the money doesn't matter, i just want the card fixed",
     "close my account please, i won't need it any more",
+    "i've never been to a branch, where is the nearest one",
+    "this queue is killing me, what time do you close",
+    "my card died so can i get a new one",
 ]
 POSSIBLE = [
     ("there's a strange payment on my account, what's my balance?", "fraud"),
