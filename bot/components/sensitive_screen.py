@@ -104,7 +104,8 @@ def _phrase_regex(phrase: str) -> str:
         elif part.startswith("{"):
             options = [normalise(option) for option in part[1:-1].split("|")]
             words = sorted({option for option in options if option}, key=len, reverse=True)
-            pieces.append("(?:" + "|".join(re.escape(f"{w} ") for w in words) + ")" + ("?" if "" in options else ""))
+            optional = "?" if "" in options else ""
+            pieces.append("(?:" + "|".join(re.escape(f"{word} ") for word in words) + ")" + optional)
         elif normalise(part):
             pieces.append(re.escape(f"{normalise(part)} "))
     return "".join(pieces)
@@ -160,7 +161,9 @@ class Screen:
         self.hand_off_similarity = float(settings["similarity"]["hand_off"])
         self.ask_similarity = float(settings["similarity"]["ask"])
         # A topic may set its own levels: lower where a missed message costs most (suicidal language).
-        self.levels = {topic: self._levels(rule.get("similarity") or {}) for topic, rule in settings["topics"].items()}
+        self.levels = {
+            topic: self._levels(rule.get("similarity") or {}) for topic, rule in settings["topics"].items()
+        }
         self.escalation_intents = frozenset(settings["escalation_intents"])
         self.clause_confidence = float(settings["clause_confidence"])
         self.topics = list(settings["topics"])
@@ -372,10 +375,8 @@ class SensitiveTopicScreen(GraphComponent):
             readings = list(zip(message.get(CLAUSES_KEY) or [], message.get(CLAUSE_EMBEDDINGS_KEY, [])))
             # Clauses too when the whole message already hands off: one of them may be graver (suicidal language
             # inside a bereavement question is urgent, not high).
-            finding = _gravest(
-                [f for f in (self._screen.check(text, embedding, intent), self._screen.check_clauses(readings)) if f],
-                self._screen.topics,
-            )
+            found = (self._screen.check(text, embedding, intent), self._screen.check_clauses(readings))
+            finding = _gravest([f for f in found if f is not None], self._screen.topics)
             if finding is None:
                 continue
             message.set(SCREEN_KEY, finding.as_dict(intent), add_to_output=True)

@@ -250,7 +250,7 @@ def test_an_unsure_clause_is_not_read_alone(screen, encoder):
             "what time do you open, my husband has my card, he wont give it back",
             ["what time do you open", "my husband has my card he wont give it back"],
         ),
-        ("my card was blocked at the shop, how do i unblock it", []),  # one clause once joined: the message itself
+        ("my card was blocked at the shop, how do i unblock it", []),  # once joined, one clause: the message
     ],
 )
 def test_a_clause_that_points_back_is_joined_to_the_one_before(text, expected):
