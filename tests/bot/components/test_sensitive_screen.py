@@ -56,6 +56,9 @@ SIGNALS = [
     ("im in a really dark place right now", "suicidal"),
     ("two charges from a hotel in rome, ive never been there", "fraud"),
     ("a man on telegram promised to triple my money", "scam"),
+    ("once im not here my sister should get my savings", "suicidal"),
+    ("a man from microsoft is on my laptop and wants paying", "scam"),
+    ("theres a direct debit on my account and i never set it up", "fraud"),
 ]
 NEAR_MISSES = [
     "my phone died, can I check my balance on the website?",
@@ -94,6 +97,10 @@ NEAR_MISSES = [
     "i've never been to a branch, where is the nearest one",
     "this queue is killing me, what time do you close",
     "my card died so can i get a new one",
+    "i set it up myself last week, how do i change the date",
+    "how do I set up my wife as a beneficiary on my isa",
+    "i'm tired of waiting for my new card, when will it arrive",
+    "whats the point of the premium account, is it worth it",
 ]
 POSSIBLE = [
     ("there's a strange payment on my account, what's my balance?", "fraud"),
