@@ -203,14 +203,16 @@ class Screen:
         classifier read): None if nothing."""
         plain = normalise(text)
         nearest = self._nearest(embedding)
-        findings = [self._check_nearness(embedding, intent, nearest)]
+        findings = []
         for topic in self.topics:
             signal, possible = self.lexicons[topic].match(plain)
             phrase, decision = (signal, HAND_OFF) if signal else (possible, ASK)
             if phrase:
                 findings.append(Finding(decision, topic, phrase, nearest.get(topic, (0.0, ""))[0], "phrase"))
-        # The gravest, not the first: a phrase of one topic must not hide suicidal language that nearness found.
-        return _gravest([f for f in findings if f is not None], self.topics)
+        near = self._check_nearness(embedding, intent, nearest)
+        # The gravest, not the first: a phrase of one topic must not hide suicidal language that nearness found. A
+        # phrase before nearness of the same topic and decision: the agent's note then quotes the customer's words.
+        return _gravest(findings + ([near] if near else []), self.topics)
 
     def _check_nearness(
         self,
@@ -266,7 +268,7 @@ class Screen:
 
 
 def _gravest(findings: Sequence[Finding], topics: Sequence[str]) -> Optional[Finding]:
-    """A hand-off before an ask, then the topic first in the file (most urgent first)."""
+    """A hand-off before an ask, then the topic first in the file (most urgent first); of equals, the first."""
     return min(findings, key=lambda f: (f.decision != HAND_OFF, topics.index(f.topic)), default=None)
 
 

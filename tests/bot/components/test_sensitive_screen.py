@@ -101,6 +101,11 @@ NEAR_MISSES = [
     "how do I set up my wife as a beneficiary on my isa",
     "i'm tired of waiting for my new card, when will it arrive",
     "whats the point of the premium account, is it worth it",
+    "my husband changed the password on our joint account and forgot it, how do we reset",
+    "i didn't set it up, my wife did, how do i cancel the standing order",
+    "the man from the council said i can pay my council tax by direct debit, how do i set it up",
+    "nobody picks up at the branch phone, what are your opening hours",
+    "tired of everything being online, can i still use cheques",
 ]
 POSSIBLE = [
     ("there's a strange payment on my account, what's my balance?", "fraud"),
@@ -302,3 +307,9 @@ def test_a_graver_topic_found_by_nearness_wins_over_another_topics_phrase(screen
     assert screen.lexicons["suicidal"].match(normalise(text)) == (None, None)
     finding = check(screen, encoder, text)
     assert finding is not None and (finding.decision, finding.topic, finding.via) == (HAND_OFF, "suicidal", "nearness")
+
+
+def test_a_phrase_is_preferred_to_nearness_of_the_same_topic(screen, encoder):
+    # both find suicidal language here; the agent's note should quote the customer's words
+    finding = check(screen, encoder, "i want to end my life")
+    assert finding is not None and (finding.topic, finding.via, finding.signal) == ("suicidal", "phrase", "end my life")
