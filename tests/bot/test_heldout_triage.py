@@ -53,11 +53,18 @@ TRIAGE_SETS = {
             vulnerable_below_priority=1,
         ),
         TriageSet("heldout_triage_5.csv", must_escalate_floor=177, intent_accuracy_floor=0.81, min_size=230),
+        TriageSet(
+            "heldout_triage_6.csv",
+            must_escalate_floor=178,
+            intent_accuracy_floor=0.73,
+            min_size=300,
+            vulnerable_below_priority=9,
+        ),
     )
 }
 # Where not every must-escalate message reaches a person yet. The promise is 100 %, so that test is a strict xfail
 # there: it fails the day the set passes, and then the set leaves this list.
-NOT_YET_EVERY_MESSAGE = {"heldout_triage_4.csv"}
+NOT_YET_EVERY_MESSAGE = {"heldout_triage_4.csv", "heldout_triage_6.csv"}
 NEEDLESS_HANDOFF_CEILING = 0.05  # the cost of the safety net, on every set (issue 10)
 VULNERABLE = {"suicidal", "coercion_abuse", "illness_disability", "bereavement", "financial_hardship"}
 
