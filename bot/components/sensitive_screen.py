@@ -268,7 +268,8 @@ class Screen:
 
 
 def _gravest(findings: Sequence[Finding], topics: Sequence[str]) -> Optional[Finding]:
-    """A hand-off before an ask, then the topic first in the file (most urgent first); of equals, the first."""
+    """A hand-off before an ask, then the topic first in the triage file (whose order says why); of equals, the
+    first."""
     return min(findings, key=lambda f: (f.decision != HAND_OFF, topics.index(f.topic)), default=None)
 
 
