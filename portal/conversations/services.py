@@ -61,6 +61,19 @@ def _locked_and_numbered(conversation_id: uuid.UUID, client_id: str) -> Conversa
     return Conversation.objects.annotate(resent_id=Subquery(resent)).get(pk=conversation_id)
 
 
+def _store_from_client(conversation: Conversation, client_id: str, *, text: str, **fields: Any) -> Message:
+    """A customer's or an agent's message, under the number `_locked_and_numbered` counted. Its text is masked
+    (card numbers): an agent may paste what a customer read out. The bot's text is not: it only ever sees masked
+    text, and its answers carry the bank's own details (its sort code, an example IBAN)."""
+    return Message.objects.create(
+        conversation=conversation,
+        seq=conversation.last_seq,
+        text=mask_personal_data(text),
+        client_id=client_id,
+        **fields,
+    )
+
+
 def _resent(conversation: Conversation) -> Message | None:
     """The message a resend's client_id names (see `_locked_and_numbered`), its number given back."""
     if conversation.resent_id is None:  # type: ignore[attr-defined]  # the annotation
@@ -93,13 +106,12 @@ def message_post_customer(
     if payload:
         text = _offered_button(conversation, payload)["title"]
     for_bot = conversation.status == ConversationStatus.BOT
-    message = Message.objects.create(
-        conversation=conversation,
-        seq=conversation.last_seq,
+    message = _store_from_client(
+        conversation,
+        client_id,
         sender=Sender.CUSTOMER,
-        text=mask_personal_data(text),
+        text=text,
         payload=payload,
-        client_id=client_id,
         delivery=Delivery.PENDING if for_bot else Delivery.SKIPPED,
     )
     events.message_created(message, origin_channel)
@@ -141,16 +153,7 @@ def message_post_agent(
         raise NotAllowed("only the agent the conversation is assigned to can write to the customer")
     if existing := _resent(conversation):
         return existing
-    # Masked like the customer's: an agent may paste what a customer read out. The bot's text is not: it only
-    # ever sees masked text, and its answers carry the bank's own details (its sort code, an example IBAN).
-    message = Message.objects.create(
-        conversation=conversation,
-        seq=conversation.last_seq,
-        sender=Sender.AGENT,
-        text=mask_personal_data(text),
-        agent=agent,
-        client_id=client_id,
-    )
+    message = _store_from_client(conversation, client_id, sender=Sender.AGENT, text=text, agent=agent)
     audit_record(
         actor=agent, action=AuditAction.WROTE, conversation_id=conversation.pk, detail={"message_id": message.pk}
     )
