@@ -90,6 +90,13 @@ def training_texts() -> set[str]:
     return texts
 
 
+def in_training(triage_cases: tuple[Case, ...]) -> list[str]:
+    """The texts of `triage_cases` that are also training examples (normalised): none may be."""
+    seen = training_texts()
+    assert seen, "no training examples found"
+    return [c.text for c in triage_cases if normalised(c.text) in seen]
+
+
 def test_every_triage_set_is_judged():
     assert {path.name for path in (BOT / "tests").glob("heldout_triage*.csv")} == set(TRIAGE_SETS)
 
@@ -101,7 +108,7 @@ UNJUDGED = BOT / "tests" / "unjudged"
 
 @pytest.mark.parametrize("path", sorted(UNJUDGED.glob("heldout_triage*.csv")), ids=lambda path: path.name)
 def test_an_unjudged_set_is_unseen(path):
-    assert [c.text for c in cases(path) if normalised(c.text) in training_texts()] == []
+    assert in_training(cases(path)) == []
 
 
 @pytest.mark.parametrize("file", TRIAGE_SETS)
@@ -113,9 +120,7 @@ def test_triage_set_is_big_and_unseen(file):
     assert by_outcome["routine"] and by_outcome["out_of_scope"]
     assert {c.outcome for c in all_cases} == set(OUTCOMES)
     assert len({normalised(c.text) for c in all_cases}) == len(all_cases)
-    seen = training_texts()
-    assert seen, "no training examples found"
-    assert [c.text for c in all_cases if normalised(c.text) in seen] == []
+    assert in_training(all_cases) == []
 
 
 @pytest.fixture(scope="module")
