@@ -50,6 +50,8 @@ def screen_note(finding: dict[str, Any]) -> str:
         why = f'phrase "{finding["signal"]}"'
     elif finding["via"] == "clause":
         why = f'the clause "{finding["signal"]}" reads as {finding["topic"]}'
+    elif finding["via"] == "classifier":
+        why = f"the screen's classifier reads it as {finding['topic']} ({finding['similarity']:.2f})"
     else:
         why = f'near "{finding["signal"]}" ({finding["similarity"]:.2f})'
     return f"{topic.note}. Safety screen: {finding['topic']}, {why}; the bot read {finding.get('intent')}"

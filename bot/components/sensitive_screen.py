@@ -1,10 +1,12 @@
 """The safety screen: a second check on every customer message that does not trust the intent classifier.
 
-Two independent signals, from bot/triage/sensitive_topics.yml (the one file to review and edit):
+Three signals, from bot/triage/sensitive_topics.yml (the one file to review and edit), none trusting the intent:
 * a lexicon of signal phrases per topic ("money taken", "passed away", "kill myself"), matched whole-word;
 * semantic nearness: the cosine between the message's all-MiniLM-L6-v2 embedding (the one the intent
   classifier already computed, so the screen costs a dot product, not a second encoding) and the topic's
-  examples (its own, plus the training examples of the escalation intents it names).
+  examples (its own, plus the training examples of the escalation intents it names);
+* a learnt reading (components.screen_classifier): a classifier of topic-or-answered trained on those examples, the
+  many more of bot/triage/screen_examples.yml, and everything the bot answers itself.
 
 A message of several clauses ("what time do you open? someone took money from me") is also screened clause by
 clause: the classifier reads each clause too (`clauses` in the parse data), and a clause it reads as an escalation
@@ -21,10 +23,11 @@ and the intent the classifier had read.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
 import yaml
@@ -32,6 +35,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
@@ -42,7 +46,10 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.screen_classifier import TopicClassifier, training_pairs
 from components.sentence_encoder import SentenceEncoder
+
+logger = logging.getLogger(__name__)
 
 SCREEN_KEY = "sensitive_screen"  # the finding, in the message's parse data
 SCREEN_INTENT = "sensitive_screen"  # the intent a flagged routine message gets
@@ -123,8 +130,8 @@ class Finding:
     decision: str  # HAND_OFF or ASK
     topic: str
     signal: str  # the phrase that matched, or the nearest example
-    similarity: float  # to the nearest example of `topic` (0 when a phrase decided alone)
-    via: str  # "phrase" or "nearness"
+    similarity: float  # to the nearest example of `topic` (0 when a phrase decided alone); via classifier, P(person)
+    via: str  # "phrase", "nearness", "clause" or "classifier"
 
     def as_dict(self, classified_intent: Optional[str]) -> Dict[str, Any]:
         return {**asdict(self), "similarity": round(self.similarity, 3), "intent": classified_intent}
@@ -135,6 +142,10 @@ class TopicLexicon:
     signals: Optional[re.Pattern[str]]
     possible: Optional[re.Pattern[str]]
     exceptions: Optional[re.Pattern[str]]
+
+    def excepted(self, text: str) -> bool:
+        """Whether normalised `text` holds one of the topic's exceptions."""
+        return bool(self.exceptions and self.exceptions.search(text + " "))
 
     def match(self, text: str) -> Tuple[Optional[str], Optional[str]]:
         """(the signal phrase, the possible phrase) found in normalised `text`, either None."""
@@ -157,9 +168,14 @@ class Screen:
         example_embeddings: np.ndarray,
         intent_names: Sequence[str] = (),
         intent_embeddings: Optional[np.ndarray] = None,
+        classifier: Optional[TopicClassifier] = None,
     ) -> None:
         self.hand_off_similarity = float(settings["similarity"]["hand_off"])
         self.ask_similarity = float(settings["similarity"]["ask"])
+        self.classifier = classifier
+        # (A model trained before the learnt reading has neither it nor its levels.)
+        levels = settings["classifier"] if classifier else {"hand_off": 1.0, "ask": 1.0}
+        self.classifier_hand_off, self.classifier_ask = float(levels["hand_off"]), float(levels["ask"])
         # A topic may set its own levels: lower where a missed message costs most (suicidal language).
         self.levels = {
             topic: self._levels(rule.get("similarity") or {}) for topic, rule in settings["topics"].items()
@@ -184,6 +200,8 @@ class Screen:
         # The other intents' training examples: nearness fires only where a topic's example is nearer than any
         # example of the intent the classifier read ("my card was stolen" is near a fraud example, nearer a
         # lost-card one).
+        self.intent_names = list(intent_names)
+        self.intent_embeddings = intent_embeddings
         self.intent_examples: Dict[str, np.ndarray] = {}
         if intent_embeddings is not None:
             names = np.array(list(intent_names))
@@ -210,9 +228,22 @@ class Screen:
             if phrase:
                 findings.append(Finding(decision, topic, phrase, nearest.get(topic, (0.0, ""))[0], "phrase"))
         near = self._check_nearness(embedding, intent, nearest)
+        read = self._check_reading(text, plain, embedding)
         # The gravest, not the first: a phrase of one topic must not hide suicidal language that nearness found. A
         # phrase before nearness of the same topic and decision: the agent's note then quotes the customer's words.
-        return _gravest(findings + ([near] if near else []), self.topics)
+        return _gravest(findings + [f for f in (near, read) if f], self.topics)
+
+    def _check_reading(self, text: str, plain: str, embedding: Optional[np.ndarray]) -> Optional[Finding]:
+        """A hand-off or an ask where the learnt reading says a person is likely enough needed: of the whole message
+        only (a clause read alone, out of its context, is too often misread), and never where the topic's reviewed
+        exceptions hold ("no i dont need a person, just ...", "my phone died")."""
+        if self.classifier is None or embedding is None:
+            return None
+        reading = self.classifier.read([text], embedding)[0]
+        if reading.probability < self.classifier_ask or self.lexicons[reading.topic].excepted(plain):
+            return None
+        decision = HAND_OFF if reading.probability >= self.classifier_hand_off else ASK
+        return Finding(decision, reading.topic, text, reading.probability, "classifier")
 
     def _check_nearness(
         self,
@@ -295,7 +326,61 @@ def topic_examples(settings: Dict[str, Any], intent_examples: Dict[str, List[str
     return pairs
 
 
+@dataclass(frozen=True)
+class ScreenExamples:
+    """bot/triage/screen_examples.yml: examples only the learnt reading trains on."""
+
+    topic_examples: List[Tuple[str, str]]  # (topic, text)
+    answered: List[str]  # messages the bot answers itself (hard ones: "my phone died", "my card was stolen")
+
+
+def read_screen_examples(path: Path) -> ScreenExamples:
+    with path.open(encoding="utf-8") as examples_file:
+        examples = yaml.safe_load(examples_file)
+    topics = examples["needs_a_person"]
+    return ScreenExamples(
+        [(topic, text) for topic, texts in topics.items() for text in texts],
+        [text for texts in examples["answered_by_the_bot"].values() for text in texts],
+    )
+
+
+def build_screen(
+    settings: Dict[str, Any],
+    by_intent: Dict[str, List[str]],
+    extra: Optional[ScreenExamples],
+    encode: Callable[[List[str]], np.ndarray],
+) -> Screen:
+    """The screen trained on the bot's examples by intent and, for the learnt reading, `extra` (None: no reading)."""
+    pairs = topic_examples(settings, by_intent)
+    texts = [text for _, text in pairs]
+    others = [(i, t) for i, ts in by_intent.items() if i not in settings["escalation_intents"] for t in ts]
+    classifier = None
+    if extra is not None:
+        answered = [text for _, text in others] + extra.answered
+        reading_texts, labels = training_pairs(pairs + extra.topic_examples, answered)
+        classifier = TopicClassifier.fit(reading_texts, encode(reading_texts), labels)
+    return Screen(
+        settings,
+        texts,
+        [topic for topic, _ in pairs],
+        encode(texts),
+        [intent for intent, _ in others],
+        encode([text for _, text in others]),
+        classifier,
+    )
+
+
 _SETTINGS_FILE, _EMBEDDINGS_FILE = "settings.json", "examples.npz"
+
+
+def _load_reading(model_dir: Path) -> Optional[TopicClassifier]:
+    """The learnt reading, or None in a model trained before it (an older version kept for rollback): that model's
+    screen then runs as it was trained, on its lexicon and nearness."""
+    try:
+        return TopicClassifier.load(model_dir)
+    except FileNotFoundError:
+        logger.warning("This model's safety screen has no learnt reading (trained before it): lexicon and nearness only.")
+        return None
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -307,6 +392,8 @@ class SensitiveTopicScreen(GraphComponent):
         return {
             # The triage file, relative to bot/ (where Rasa trains and runs).
             "triage_file": "triage/sensitive_topics.yml",
+            # The learnt reading's own examples: a topic's under `needs_a_person`, the bot's under `answered_by_the_bot`.
+            "examples_file": "triage/screen_examples.yml",
             "encoder_model_dir": None,
         }
 
@@ -344,24 +431,24 @@ class SensitiveTopicScreen(GraphComponent):
         by_intent: Dict[str, List[str]] = {}
         for message in training_data.intent_examples:
             by_intent.setdefault(str(message.get(INTENT)), []).append(message.get(TEXT))
-        pairs = topic_examples(settings, by_intent)
-        texts = [text for _, text in pairs]
-        embeddings = self._sentence_encoder().encode(texts)
-        others = [(i, t) for i, ts in by_intent.items() if i not in settings["escalation_intents"] for t in ts]
-        intent_names = [intent for intent, _ in others]
-        intent_embeddings = self._sentence_encoder().encode([text for _, text in others])
-        self._screen = Screen(
-            settings, texts, [topic for topic, _ in pairs], embeddings, intent_names, intent_embeddings
-        )
+        extra = read_screen_examples(Path(self._config["examples_file"]))
+        screen = build_screen(settings, by_intent, extra, self._sentence_encoder().encode)
+        assert screen.classifier is not None and screen.intent_embeddings is not None
         with self._model_storage.write_to(self._resource) as model_dir:
-            np.savez(model_dir / _EMBEDDINGS_FILE, embeddings=embeddings, intent_embeddings=intent_embeddings)
+            np.savez(
+                model_dir / _EMBEDDINGS_FILE,
+                embeddings=screen.example_embeddings,
+                intent_embeddings=screen.intent_embeddings,
+            )
+            screen.classifier.save(model_dir)
             payload = {
                 "settings": settings,
-                "texts": texts,
-                "topics": [topic for topic, _ in pairs],
-                "intent_names": intent_names,
+                "texts": screen.example_texts,
+                "topics": screen.example_topics,
+                "intent_names": screen.intent_names,
             }
             (model_dir / _SETTINGS_FILE).write_text(json.dumps(payload), encoding="utf-8")
+        self._screen = screen
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -383,11 +470,24 @@ class SensitiveTopicScreen(GraphComponent):
             if finding is None:
                 continue
             message.set(SCREEN_KEY, finding.as_dict(intent), add_to_output=True)
-            if intent not in self._screen.escalation_intents:
+            if not self._hands_off_anyway(message, finding):
                 flagged = {INTENT_NAME_KEY: SCREEN_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
                 message.set(INTENT, flagged, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [flagged] + (message.get(INTENT_RANKING_KEY) or []), add_to_output=True)
         return messages
+
+    def _hands_off_anyway(self, message: Message, finding: Finding) -> bool:
+        """Whether the message goes to a person without the screen: its intent is an escalation intent or, for a
+        finding that would only ask, the bot is unsure and its best guess is one (the fallback then hands off)."""
+        assert self._screen is not None
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if intent in self._screen.escalation_intents:
+            return True
+        if finding.decision != ASK or intent != DEFAULT_NLU_FALLBACK_INTENT_NAME:
+            return False
+        guesses = [r.get(INTENT_NAME_KEY) for r in message.get(INTENT_RANKING_KEY) or []]
+        best_guess = next((guess for guess in guesses if guess != DEFAULT_NLU_FALLBACK_INTENT_NAME), None)
+        return best_guess in self._screen.escalation_intents
 
     @classmethod
     def load(
@@ -402,7 +502,9 @@ class SensitiveTopicScreen(GraphComponent):
             with model_storage.read_from(resource) as model_dir:
                 payload = json.loads((model_dir / _SETTINGS_FILE).read_text(encoding="utf-8"))
                 arrays = dict(np.load(model_dir / _EMBEDDINGS_FILE, allow_pickle=False))
+                classifier = _load_reading(model_dir)
         except (ValueError, FileNotFoundError):
+            logger.warning(f"{cls.__name__} found no trained screen in '{resource.name}': the screen is off.")
             return cls.create(config, model_storage, resource, execution_context)
         screen = Screen(
             payload["settings"],
@@ -411,5 +513,6 @@ class SensitiveTopicScreen(GraphComponent):
             arrays["embeddings"],
             payload["intent_names"],
             arrays["intent_embeddings"],
+            classifier,
         )
         return cls(config, model_storage, resource, screen)

@@ -53,6 +53,17 @@ def test_a_flagged_message_goes_to_a_person_with_the_topics_priority_and_why(dis
     assert dispatcher.messages == []
 
 
+def test_a_finding_of_the_learnt_reading_says_so_in_the_note(dispatcher, domain):
+    read = {"decision": "hand_off", "topic": "coercion_abuse", "signal": "my mother in law has my card",
+            "similarity": 0.912, "via": "classifier", "intent": "lost_or_stolen_card"}
+    events = run_action(ActionScreen(), dispatcher, tracker(user("my mother in law has my card", "sensitive_screen", read)), domain)
+
+    note = events[1]["value"]
+    assert note.startswith(screen_topics()["coercion_abuse"].note)
+    assert "the screen's classifier reads it as coercion_abuse (0.91)" in note and "the bot read lost_or_stolen_card" in note
+    assert events[2]["value"] == "high"
+
+
 def test_action_handoff_sends_the_screens_reason_and_topic(dispatcher, domain):
     flagged = user("pin?? i want to end it all", "sensitive_screen", SUICIDAL)
     screened = run_action(ActionScreen(), dispatcher, tracker(flagged), domain)

@@ -9,19 +9,26 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
 
 from components.intent_thresholds import PerIntentFallbackClassifier
 from components.sensitive_screen import (
     ASK,
+    EMBEDDING_KEY,
     HAND_OFF,
     MAX_CLAUSES,
+    SCREEN_KEY,
     Screen,
+    SensitiveTopicScreen,
     TopicLexicon,
+    _load_reading,
     _phrase_pattern,
+    build_screen,
     clauses,
     normalise,
+    read_screen_examples,
     read_settings,
-    topic_examples,
 )
 from components.sentence_encoder import SentenceEncoder
 from tests.bot.conftest import BOT
@@ -130,18 +137,15 @@ def by_intent() -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def screen(encoder, by_intent) -> Screen:
+    """The lexicon and nearness, without the learnt reading: the tests of those two."""
+    return build_screen(read_settings(BOT / "triage" / "sensitive_topics.yml"), by_intent, None, encoder.encode)
+
+@pytest.fixture(scope="module")
+def full_screen(encoder, by_intent) -> Screen:
+    """The screen as the bot runs it: the lexicon, nearness and the learnt reading."""
     settings = read_settings(BOT / "triage" / "sensitive_topics.yml")
-    pairs = topic_examples(settings, by_intent)
-    texts = [text for _, text in pairs]
-    others = [(i, t) for i, ts in by_intent.items() if i not in settings["escalation_intents"] for t in ts]
-    return Screen(
-        settings,
-        texts,
-        [topic for topic, _ in pairs],
-        encoder.encode(texts),
-        [intent for intent, _ in others],
-        encoder.encode([text for _, text in others]),
-    )
+    examples = read_screen_examples(BOT / "triage" / "screen_examples.yml")
+    return build_screen(settings, by_intent, examples, encoder.encode)
 
 def check(screen: Screen, encoder: SentenceEncoder, text: str, intent: str | None = None):
     return screen.check(text, encoder.encode([text])[0], intent)
@@ -155,6 +159,35 @@ def test_signals_hand_off(screen, encoder, text, topic):
 @pytest.mark.parametrize("text", NEAR_MISSES)
 def test_near_misses_pass(screen, encoder, text):
     assert check(screen, encoder, text) is None
+
+@pytest.mark.parametrize("text", NEAR_MISSES)
+def test_near_misses_pass_the_learnt_reading_too(full_screen, encoder, text):
+    assert check(full_screen, encoder, text) is None
+
+@pytest.mark.parametrize("text,topic", SIGNALS)
+def test_signals_hand_off_with_the_learnt_reading_too(full_screen, encoder, text, topic):
+    finding = check(full_screen, encoder, text)
+    assert finding is not None and (finding.decision, finding.topic) == (HAND_OFF, topic)
+
+# Said in words no phrase of the triage file holds and no topic example is near: only the learnt reading reaches them.
+UNLISTED = [
+    ("my mother in law has my bank card and only gives me twenty quid a week for the shopping", "coercion_abuse"),
+    ("since we buried my wife the letters keep coming in her name, what do i do with her current account", "bereavement"),
+    ("i keep having to borrow off my mum to get to the end of the month and the overdraft is maxed", "financial_hardship"),
+]
+
+@pytest.mark.parametrize("text,topic", UNLISTED)
+def test_the_learnt_reading_reaches_what_no_phrase_or_example_does(screen, full_screen, encoder, text, topic):
+    assert check(screen, encoder, text) is None
+    finding = check(full_screen, encoder, text)
+    assert finding is not None and (finding.decision, finding.topic, finding.via) == (HAND_OFF, topic, "classifier")
+    assert finding.similarity >= full_screen.classifier_hand_off
+
+def test_the_learnt_reading_keeps_the_topics_exceptions(full_screen, encoder):
+    # the person topic's exception: a customer declining a person is answered, whatever the reading says
+    text = "no i dont want to talk to a human, just tell me the sort code"
+    assert full_screen.lexicons["person"].excepted(normalise(text))
+    assert check(full_screen, encoder, text) is None
 
 @pytest.mark.parametrize("text,topic", POSSIBLE)
 def test_possibly_sensitive_asks(screen, encoder, text, topic):
@@ -313,3 +346,27 @@ def test_a_phrase_is_preferred_to_nearness_of_the_same_topic(screen, encoder):
     # both find suicidal language here; the agent's note should quote the customer's words
     finding = check(screen, encoder, "i want to end my life")
     assert finding is not None and (finding.topic, finding.via, finding.signal) == ("suicidal", "phrase", "end my life")
+
+
+@pytest.mark.parametrize("best_guess,flagged", [("report_fraud", False), ("opening_hours", True)])
+def test_an_ask_leaves_an_unsure_reading_whose_best_guess_hands_off(screen, encoder, best_guess, flagged):
+    # the fallback hands off when its best guess is an escalation intent: asking first would only delay that
+    text, _ = POSSIBLE[0]
+    assert check(screen, encoder, text).decision == ASK
+    message = Message(data={TEXT: text})
+    message.set(INTENT, {INTENT_NAME_KEY: "nlu_fallback", PREDICTED_CONFIDENCE_KEY: 1.0})
+    ranking = [{INTENT_NAME_KEY: "nlu_fallback"}, {INTENT_NAME_KEY: best_guess}, {INTENT_NAME_KEY: "greet"}]
+    message.set(INTENT_RANKING_KEY, ranking)
+    message.set(EMBEDDING_KEY, encoder.encode([text])[0])
+    SensitiveTopicScreen({}, None, None, screen).process([message])  # type: ignore[arg-type]
+    assert message.get(SCREEN_KEY)["decision"] == ASK
+    assert message.get(INTENT)[INTENT_NAME_KEY] == ("sensitive_screen" if flagged else "nlu_fallback")
+
+
+def test_a_model_trained_before_the_learnt_reading_keeps_its_lexicon_and_nearness(screen, encoder, tmp_path: Path):
+    # an older version kept for rollback: no reading in its files, no reading's levels in its settings
+    assert _load_reading(tmp_path) is None
+    settings = {k: v for k, v in read_settings(BOT / "triage" / "sensitive_topics.yml").items() if k != "classifier"}
+    older = Screen(settings, screen.example_texts, screen.example_topics, screen.example_embeddings)
+    finding = check(older, encoder, "someone cloned my card and spent £300")
+    assert finding is not None and (finding.decision, finding.topic, finding.via) == (HAND_OFF, "fraud", "phrase")
