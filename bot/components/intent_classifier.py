@@ -11,7 +11,6 @@ The trained model is stored as JSON and NumPy arrays, not pickles: loading it ru
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
@@ -39,7 +38,12 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.sensitive_screen import CLAUSE_EMBEDDINGS_KEY, CLAUSES_KEY, EMBEDDING_KEY, clauses
 from components.sentence_encoder import SentenceEncoder
-from components.softmax_regression import SoftmaxRegression, fit_softmax_regression
+from components.softmax_regression import (
+    SoftmaxRegression,
+    fit_softmax_regression,
+    load_with_vectorizer,
+    save_with_vectorizer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -205,18 +209,8 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
     def persist(self) -> None:
         assert self._vectorizer is not None and self._regression is not None
         with self._model_storage.write_to(self._resource) as model_dir:
-            np.savez(
-                model_dir / _MODEL_FILE,
-                dense_weights=self._regression.dense_weights,
-                sparse_weights=self._regression.sparse_weights,
-                bias=self._regression.bias,
-                idf=self._vectorizer.idf_.astype(np.float32),
-            )
-            metadata = {
-                "intents": self._intents,
-                "vocabulary": {term: int(i) for term, i in self._vectorizer.vocabulary_.items()},
-            }
-            (model_dir / _METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
+            files = (model_dir / _MODEL_FILE, model_dir / _METADATA_FILE)
+            save_with_vectorizer(*files, self._regression, self._vectorizer, intents=self._intents)
 
     @classmethod
     def load(
@@ -227,18 +221,17 @@ class SentenceEmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> SentenceEmbeddingIntentClassifier:
+        merged = {**cls.get_default_config(), **config}
         try:
             with model_storage.read_from(resource) as model_dir:
-                arrays = dict(np.load(model_dir / _MODEL_FILE, allow_pickle=False))
-                metadata = json.loads((model_dir / _METADATA_FILE).read_text(encoding="utf-8"))
+                files = (model_dir / _MODEL_FILE, model_dir / _METADATA_FILE)
+                regression, vectorizer, metadata = load_with_vectorizer(
+                    *files, lambda vocabulary: _word_vectorizer(merged, vocabulary=vocabulary)
+                )
         except (ValueError, FileNotFoundError):
             logger.warning(f"{cls.__name__} found no trained model in '{resource.name}'.")
             return cls.create(config, model_storage, resource, execution_context)
 
-        merged = {**cls.get_default_config(), **config}
-        vectorizer = _word_vectorizer(merged, vocabulary=metadata["vocabulary"])
-        vectorizer.idf_ = arrays["idf"]
-        regression = SoftmaxRegression(arrays["dense_weights"], arrays["sparse_weights"], arrays["bias"])
         component = cls(merged, model_storage, resource, metadata["intents"], vectorizer, regression)
         component._sentence_encoder()  # read the weights now, not on the first customer message
         return component

@@ -13,7 +13,6 @@ Stored as NumPy arrays and JSON, like the intent classifier: loading runs no cod
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
@@ -21,7 +20,12 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from components.softmax_regression import SoftmaxRegression, fit_softmax_regression
+from components.softmax_regression import (
+    SoftmaxRegression,
+    fit_softmax_regression,
+    load_with_vectorizer,
+    save_with_vectorizer,
+)
 
 ANSWERED = "answered_by_the_bot"  # the class of everything the bot answers itself
 _EMBEDDING_WEIGHT = 2.0  # the unit-length embedding against the unit-length n-gram vector, as in the intent classifier
@@ -75,24 +79,13 @@ class TopicClassifier:
         return readings
 
     def save(self, model_dir: Path) -> None:
-        np.savez(
-            model_dir / _MODEL_FILE,
-            dense_weights=self.regression.dense_weights,
-            sparse_weights=self.regression.sparse_weights,
-            bias=self.regression.bias,
-            idf=self.vectorizer.idf_.astype(np.float32),
-        )
-        vocabulary = {term: int(i) for term, i in self.vectorizer.vocabulary_.items()}
-        metadata = {"classes": self.classes, "vocabulary": vocabulary}
-        (model_dir / _METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
+        files = (model_dir / _MODEL_FILE, model_dir / _METADATA_FILE)
+        save_with_vectorizer(*files, self.regression, self.vectorizer, classes=self.classes)
 
     @classmethod
     def load(cls, model_dir: Path) -> TopicClassifier:
-        arrays = dict(np.load(model_dir / _MODEL_FILE, allow_pickle=False))
-        metadata = json.loads((model_dir / _METADATA_FILE).read_text(encoding="utf-8"))
-        vectorizer = _vectorizer(metadata["vocabulary"])
-        vectorizer.idf_ = arrays["idf"]
-        regression = SoftmaxRegression(arrays["dense_weights"], arrays["sparse_weights"], arrays["bias"])
+        files = (model_dir / _MODEL_FILE, model_dir / _METADATA_FILE)
+        regression, vectorizer, metadata = load_with_vectorizer(*files, _vectorizer)
         return cls(metadata["classes"], vectorizer, regression)
 
 

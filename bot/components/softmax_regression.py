@@ -10,11 +10,14 @@ L2 penalty 1/(2C) on the weights, none on the bias.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Callable, List, Tuple
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 import scipy.sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 Objective = Callable[[np.ndarray], Tuple[float, np.ndarray]]
 
@@ -32,6 +35,28 @@ class SoftmaxRegression:
 
     def logits(self, dense: np.ndarray, sparse: scipy.sparse.csr_matrix) -> np.ndarray:
         return np.asarray(dense @ self.dense_weights + sparse @ self.sparse_weights + self.bias)
+
+
+def save_with_vectorizer(
+    arrays_file: Path, metadata_file: Path, model: SoftmaxRegression, vectorizer: TfidfVectorizer, **metadata: Any
+) -> None:
+    """The regression and its TF-IDF vectorizer as NumPy arrays and JSON, not pickles: loading them runs no code."""
+    idf = vectorizer.idf_.astype(np.float32)
+    np.savez(arrays_file, dense_weights=model.dense_weights, sparse_weights=model.sparse_weights, bias=model.bias, idf=idf)
+    vocabulary = {term: int(i) for term, i in vectorizer.vocabulary_.items()}
+    metadata_file.write_text(json.dumps({**metadata, "vocabulary": vocabulary}), encoding="utf-8")
+
+
+def load_with_vectorizer(
+    arrays_file: Path, metadata_file: Path, vectorizer_for: Callable[[Dict[str, int]], TfidfVectorizer]
+) -> Tuple[SoftmaxRegression, TfidfVectorizer, Dict[str, Any]]:
+    """What save_with_vectorizer stored: the regression, its vectorizer (built by `vectorizer_for` from the stored
+    vocabulary) and the rest of the metadata."""
+    arrays = dict(np.load(arrays_file, allow_pickle=False))
+    metadata = json.loads(metadata_file.read_text(encoding="utf-8"))
+    vectorizer = vectorizer_for(metadata.pop("vocabulary"))
+    vectorizer.idf_ = arrays["idf"]
+    return SoftmaxRegression(arrays["dense_weights"], arrays["sparse_weights"], arrays["bias"]), vectorizer, metadata
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
