@@ -109,7 +109,7 @@ class ModelVersion(models.Model):
         Training, null=True, blank=True, on_delete=models.PROTECT, related_name="model_version"
     )  # none for the model built from bot/ as committed (the baseline)
     created_at = models.DateTimeField(default=timezone.now)
-    data_digest = models.CharField(max_length=64, blank=True, default="")  # of bot/data + the examples added
+    data_digest = models.CharField(max_length=64, blank=True, default="")  # of bot/ + the examples added
     examples = models.JSONField(default=list)  # [{"text", "intent"}]: the approved examples it was trained with
     evaluation = models.JSONField(null=True, blank=True)  # held-out metrics, confusion, stories, changes
     gate = models.JSONField(null=True, blank=True)  # {"passed": bool, "checks": [{"name", "passed", "detail"}]}

@@ -32,10 +32,12 @@ def nlu_yaml(examples: Iterable[TrainingExample]) -> str:
 
 
 def data_digest(examples_yaml: str) -> str:
-    """SHA-256 of what a training learns from: bot/ as it is (config, domain, data/) and the examples added."""
+    """SHA-256 of what a training learns from: bot/ as it is (config, domain, data/, and triage/, whose screen is
+    learnt into the model) and the examples added."""
     bot = Path(settings.BOT_DIR)
     digest = hashlib.sha256()
-    for path in [bot / "config.yml", bot / "domain.yml", *sorted((bot / "data").rglob("*.yml"))]:
+    learnt = [*sorted((bot / "data").rglob("*.yml")), *sorted((bot / "triage").rglob("*.yml"))]
+    for path in [bot / "config.yml", bot / "domain.yml", *learnt]:
         digest.update(f"{path.relative_to(bot)}\0".encode())
         digest.update(path.read_bytes() + b"\0")
     digest.update(examples_yaml.encode())

@@ -361,3 +361,14 @@ def test_only_managers_reach_the_page_and_the_button() -> None:
     assert client.post("/agents/manager/training/retrain/").status_code == 403
     assert not Training.objects.exists()
     assert Client().post("/agents/manager/training/retrain/").status_code == 302  # to the login page
+
+
+def test_the_data_digest_covers_what_the_model_learns_from_the_triage_files_too(tmp_path: Path, settings: Any) -> None:
+    for name in ("config.yml", "domain.yml", "data/nlu/cards.yml", "triage/screen_examples.yml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f"# {name}\n", encoding="utf-8")
+    settings.BOT_DIR = str(tmp_path)
+    before = training_data.data_digest("")
+    (tmp_path / "triage" / "screen_examples.yml").write_text("needs_a_person: {}\n", encoding="utf-8")
+    assert training_data.data_digest("") != before
+    assert training_data.data_digest("- intent: x\n") != training_data.data_digest("")
