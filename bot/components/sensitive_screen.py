@@ -176,9 +176,14 @@ class Screen:
         # (A model trained before the learnt reading has neither it nor its levels.)
         levels = settings["classifier"] if classifier else {"hand_off": 1.0, "ask": 1.0}
         self.classifier_hand_off, self.classifier_ask = float(levels["hand_off"]), float(levels["ask"])
-        # A topic may set its own levels: lower where a missed message costs most (suicidal language).
+        # A topic may set its own levels, for nearness and the reading: lower where a miss costs most (suicidal).
+        self.reading_levels = {
+            topic: _own_levels(rule.get("classifier") or {}, self.classifier_hand_off, self.classifier_ask)
+            for topic, rule in settings["topics"].items()
+        }
         self.levels = {
-            topic: self._levels(rule.get("similarity") or {}) for topic, rule in settings["topics"].items()
+            topic: _own_levels(rule.get("similarity") or {}, self.hand_off_similarity, self.ask_similarity)
+            for topic, rule in settings["topics"].items()
         }
         self.escalation_intents = frozenset(settings["escalation_intents"])
         self.clause_confidence = float(settings["clause_confidence"])
@@ -208,12 +213,6 @@ class Screen:
             for intent in dict.fromkeys(intent_names):
                 self.intent_examples[intent] = intent_embeddings[names == intent].astype(np.float32)
 
-    def _levels(self, own: Dict[str, float]) -> Tuple[float, float]:
-        """(hand-off, ask) for a topic. Its ask level is never above its hand-off level: a topic that hands off
-        lower than the default must not still ask only at the default (nearness under it was read as nothing)."""
-        hand_off = float(own.get("hand_off", self.hand_off_similarity))
-        return hand_off, min(float(own.get("ask", self.ask_similarity)), hand_off)
-
     def check(
         self, text: str, embedding: Optional[np.ndarray], intent: Optional[str] = None
     ) -> Optional[Finding]:
@@ -240,9 +239,10 @@ class Screen:
         if self.classifier is None or embedding is None:
             return None
         reading = self.classifier.read([text], embedding)[0]
-        if reading.probability < self.classifier_ask or self.lexicons[reading.topic].excepted(plain):
+        hand_off, ask = self.reading_levels[reading.topic]
+        if reading.probability < ask or self.lexicons[reading.topic].excepted(plain):
             return None
-        decision = HAND_OFF if reading.probability >= self.classifier_hand_off else ASK
+        decision = HAND_OFF if reading.probability >= hand_off else ASK
         return Finding(decision, reading.topic, text, reading.probability, "classifier")
 
     def _check_nearness(
@@ -296,6 +296,13 @@ class Screen:
             if len(best) == len(self.topics):
                 break
         return best
+
+
+def _own_levels(own: Dict[str, float], hand_off_default: float, ask_default: float) -> Tuple[float, float]:
+    """(hand-off, ask) for a topic. Its ask level is never above its hand-off level: a topic that hands off lower
+    than the default must not still ask only at the default (what is under the ask level counts as nothing)."""
+    hand_off = float(own.get("hand_off", hand_off_default))
+    return hand_off, min(float(own.get("ask", ask_default)), hand_off)
 
 
 def _gravest(findings: Sequence[Finding], topics: Sequence[str]) -> Optional[Finding]:

@@ -13,6 +13,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 from components.intent_thresholds import PerIntentFallbackClassifier
+from components.screen_classifier import Reading
 from components.sensitive_screen import (
     ASK,
     EMBEDDING_KEY,
@@ -370,3 +371,32 @@ def test_a_model_trained_before_the_learnt_reading_keeps_its_lexicon_and_nearnes
     older = Screen(settings, screen.example_texts, screen.example_topics, screen.example_embeddings)
     finding = check(older, encoder, "someone cloned my card and spent £300")
     assert finding is not None and (finding.decision, finding.topic, finding.via) == (HAND_OFF, "fraud", "phrase")
+
+
+class FixedReading:
+    """A reading that says what it is told: the levels' logic on its own."""
+
+    def __init__(self, topic: str, probability: float) -> None:
+        self.reading = Reading(topic, probability)
+
+    def read(self, texts, embeddings):
+        return [self.reading for _ in texts]
+
+
+@pytest.mark.parametrize(
+    "topic,probability,decision",
+    [("suicidal", 0.55, HAND_OFF), ("fraud", 0.55, ASK), ("fraud", 0.75, HAND_OFF), ("suicidal", 0.45, None)],
+)
+def test_the_reading_of_suicidal_language_hands_off_where_another_topic_would_ask(
+    screen, encoder, topic, probability, decision
+):
+    settings = read_settings(BOT / "triage" / "sensitive_topics.yml")
+    assert settings["classifier"]["ask"] <= 0.5 < settings["classifier"]["hand_off"] <= 0.75
+    reading = FixedReading(topic, probability)
+    fixed = Screen(settings, screen.example_texts, screen.example_topics, screen.example_embeddings, classifier=reading)  # type: ignore[arg-type]
+    text = "what time do you open tomorrow"
+    finding = check(fixed, encoder, text)
+    if decision is None:
+        assert finding is None
+    else:
+        assert finding is not None and (finding.decision, finding.topic, finding.via) == (decision, topic, "classifier")
