@@ -361,18 +361,27 @@ def build_screen(
     pairs = topic_examples(settings, by_intent)
     texts = [text for _, text in pairs]
     others = [(i, t) for i, ts in by_intent.items() if i not in settings["escalation_intents"] for t in ts]
+    other_texts = [text for _, text in others]
+    extra_texts = [text for _, text in extra.topic_examples] + extra.answered if extra else []
+    # Each text encoded once: the reading learns from the examples nearness uses, and more.
+    distinct = list(dict.fromkeys(texts + other_texts + extra_texts))
+    encoded = encode(distinct)
+    row = {text: index for index, text in enumerate(distinct)}
+
+    def embedded(of: List[str]) -> np.ndarray:
+        return encoded[[row[text] for text in of]]
+
     classifier = None
     if extra is not None:
-        answered = [text for _, text in others] + extra.answered
-        reading_texts, labels = training_pairs(pairs + extra.topic_examples, answered)
-        classifier = TopicClassifier.fit(reading_texts, encode(reading_texts), labels)
+        reading_texts, labels = training_pairs(pairs + extra.topic_examples, other_texts + extra.answered)
+        classifier = TopicClassifier.fit(reading_texts, embedded(reading_texts), labels)
     return Screen(
         settings,
         texts,
         [topic for topic, _ in pairs],
-        encode(texts),
+        embedded(texts),
         [intent for intent, _ in others],
-        encode([text for _, text in others]),
+        embedded(other_texts),
         classifier,
     )
 
